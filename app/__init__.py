@@ -1,0 +1,95 @@
+"""ContentFlow application factory.
+
+``create_app(config)`` reads settings from the environment (``app.config.load``),
+applies ``config`` overrides (tests), then wires extensions, blueprints, error
+handlers and CLI commands. Nothing here holds business rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.update(settings.load())
+    if config:
+        app.config.update(config)
+
+    from app.observability import configure_logging
+
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import jobs
+    from app.extensions import csrf, db, limiter, login_manager, mail, migrate, oauth
+    from app.observability import register_request_hooks
+    from app.security import register_security_headers
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    mail.init_app(app)
+    oauth.init_app(app)
+    jobs.init_app(app)
+    register_request_hooks(app)
+    register_security_headers(app)
+
+    import app.accounts.models  # noqa: F401  (register models with the metadata)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    # SQLite enforces foreign keys only when asked, per connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.routes import bp as accounts_bp
+    from app.core.navigation import items_for
+    from app.core.routes import bp as core_bp
+    from app.pwa.routes import bp as pwa_bp
+    from app.pwa.routes import register_template_helpers
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(pwa_bp)
+    register_template_helpers(app)
+    app.jinja_env.globals["nav_items_for"] = items_for
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import seed_command
+
+    app.cli.add_command(seed_command)

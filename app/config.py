@@ -1,0 +1,155 @@
+"""Settings from the environment (12-factor), with embedded defaults.
+
+Invariant: with no variable set the app runs self-contained — SQLite under
+``instance/``, jobs inline, local-disk storage, mail/SMS printed to the log,
+payments offline. Setting a variable switches that one part to the real
+service; no code path differs otherwise. Every variable is listed in
+``SETTINGS`` (and in the README's settings table, checked by a test).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. Embedded default: a random key kept in instance/secret_key."),
+    Setting("DATABASE_URL", "sqlite:///instance/contentflow.db", "SQLAlchemy URL; postgresql+psycopg://... in production."),
+    Setting("REDIS_URL", None, "Redis for RQ queues and rate limits. Unset: jobs run inline, limits in memory."),
+    Setting("JOBS_INLINE", None, "Force inline jobs (1) or queued jobs (0); default: inline when REDIS_URL is unset."),
+    Setting("STORAGE_BACKEND", "local", "`local` (files under instance/uploads) or `s3`."),
+    Setting("S3_BUCKET", None, "Bucket for media when STORAGE_BACKEND=s3."),
+    Setting("S3_ENDPOINT_URL", None, "Custom S3 endpoint (MinIO, moto); unset for AWS."),
+    Setting("S3_REGION", "us-east-1", "S3 region."),
+    Setting("MAIL_SERVER", None, "SMTP host. Unset: emails are printed to the log."),
+    Setting("MAIL_PORT", "25", "SMTP port."),
+    Setting("MAIL_USERNAME", None, "SMTP user."),
+    Setting("MAIL_PASSWORD", None, "SMTP password."),
+    Setting("MAIL_USE_TLS", "0", "STARTTLS on the SMTP connection (1/0)."),
+    Setting("MAIL_DEFAULT_SENDER", "ContentFlow <no-reply@contentflow.local>", "From address."),
+    Setting("TWILIO_ACCOUNT_SID", None, "Twilio account. Unset: SMS are printed to the log."),
+    Setting("TWILIO_AUTH_TOKEN", None, "Twilio auth token."),
+    Setting("TWILIO_FROM_NUMBER", None, "Sender number for SMS (E.164)."),
+    Setting("TWILIO_API_BASE", None, "Override Twilio's API host (tests point it at a local fake)."),
+    Setting("STRIPE_SECRET_KEY", None, "Stripe API key. Unset: payments run offline (admin records funding, support marks payouts paid)."),
+    Setting("STRIPE_WEBHOOK_SECRET", None, "Signing secret for Stripe webhooks."),
+    Setting("STRIPE_API_BASE", None, "Override Stripe's API host (tests point it at a local fake)."),
+    Setting("TOKEN_ENCRYPTION_KEY", None, "Fernet key(s), comma separated, for OAuth tokens at rest. Embedded default: derived from SECRET_KEY."),
+    Setting("LOG_LEVEL", "INFO", "Log level."),
+    Setting("LOG_FORMAT", "json", "`json` (one JSON object a line) or `console`."),
+    Setting("PROMETHEUS_MULTIPROC_DIR", None, "Directory for prometheus-client multiprocess files (set under gunicorn)."),
+    Setting("METRICS_TOKEN", None, "If set, /metrics requires `Authorization: Bearer <token>`."),
+    Setting("TRUSTED_PROXIES", "0", "How many reverse proxies set X-Forwarded-* (0 = trust none)."),
+    Setting("SESSION_COOKIE_SECURE", "0", "Send the session cookie over HTTPS only (1 in production)."),
+    Setting("RATELIMIT_ENABLED", "1", "Turn Flask-Limiter off (0) only for local experiments."),
+    Setting("DEMO_PASSWORD", "contentflow-demo", "Password given to the demo accounts by `flask seed`."),
+)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return (_env(name, default) or "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    key = _env("SECRET_KEY")
+    if key:
+        return key
+    # Embedded mode: keep one random key per checkout so sessions survive restarts.
+    INSTANCE.mkdir(exist_ok=True)
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    url = _env("DATABASE_URL", "sqlite:///instance/contentflow.db")
+    assert url is not None
+    if url.startswith("postgres://"):  # Heroku-style URLs
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url[len("sqlite:///"):]
+        if rel and rel != ":memory:":
+            path = ROOT / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{path}"
+    return url
+
+
+def load() -> dict:
+    """Read the environment now and return a Flask config mapping."""
+    redis_url = _env("REDIS_URL")
+    jobs_inline_env = _env("JOBS_INLINE")
+    jobs_inline = (jobs_inline_env in {"1", "true", "yes"}) if jobs_inline_env else not redis_url
+    db_url = _database_url()
+    engine_options: dict = {"pool_pre_ping": True}
+    if db_url.startswith("postgresql"):
+        engine_options["connect_args"] = {"connect_timeout": 5}
+    return {
+        "SECRET_KEY": _secret_key(),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "REDIS_URL": redis_url,
+        "JOBS_INLINE": jobs_inline,
+        "STORAGE_BACKEND": _env("STORAGE_BACKEND", "local"),
+        "S3_BUCKET": _env("S3_BUCKET"),
+        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
+        "S3_REGION": _env("S3_REGION", "us-east-1"),
+        "UPLOAD_DIR": str(INSTANCE / "uploads"),
+        "MAIL_SERVER": _env("MAIL_SERVER"),
+        "MAIL_PORT": int(_env("MAIL_PORT", "25") or 25),
+        "MAIL_USERNAME": _env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "ContentFlow <no-reply@contentflow.local>"),
+        "MAIL_TO_LOG": not _env("MAIL_SERVER"),
+        "TWILIO_ACCOUNT_SID": _env("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": _env("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM_NUMBER": _env("TWILIO_FROM_NUMBER"),
+        "TWILIO_API_BASE": _env("TWILIO_API_BASE"),
+        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
+        "PAYMENTS_MODE": "stripe" if _env("STRIPE_SECRET_KEY") else "offline",
+        "TOKEN_ENCRYPTION_KEY": _env("TOKEN_ENCRYPTION_KEY"),
+        "LOG_LEVEL": (_env("LOG_LEVEL", "INFO") or "INFO").upper(),
+        "LOG_FORMAT": _env("LOG_FORMAT", "json"),
+        "PROMETHEUS_MULTIPROC_DIR": _env("PROMETHEUS_MULTIPROC_DIR"),
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0") or 0),
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", "1"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "DEMO_PASSWORD": _env("DEMO_PASSWORD", "contentflow-demo"),
+        # Uploads go straight to object storage; form posts stay small.
+        "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "SEND_FILE_MAX_AGE_DEFAULT": 3600,
+    }

@@ -1,0 +1,1 @@
+"""Core pages every role shares: landing, home, health, readiness, metrics."""

@@ -1,0 +1,1 @@
+"""Progressive web app: manifest, service worker, offline page, asset versions."""
