@@ -5,7 +5,7 @@
 # Both listen on 127.0.0.1 only, on free ports, with data under a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STATE=.test-services
+STATE=${TEST_SERVICES_STATE:-.test-services}
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 as_postgres() {
