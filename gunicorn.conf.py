@@ -18,9 +18,13 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "app.observability.log_formatter"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    # Named like the app's own handler, so create_app() replaces it instead of adding a second one.
+    "handlers": {
+        "contentflow": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+    },
+    "root": {"level": "INFO", "handlers": ["contentflow"]},
     "loggers": {
-        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
         "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }

@@ -4,7 +4,7 @@ Invariants:
 - a job enqueued inside a database transaction reaches Redis only after that
   transaction commits; if it rolls back (or the savepoint it was enqueued in
   does), the job is dropped and never runs;
-- job ids are deterministic (``job_id("otp", otp_id)``): enqueuing the same work
+- job ids are deterministic (``job_id("otp", otp_id)`` -> ``otp-17``): enqueuing the same work
   twice while it is queued or running is a no-op, so jobs are enqueued at most
   once per piece of work and are written to be safe to run twice anyway;
 - jobs take IDs and call service functions; they run inside an app context with
@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,11 +72,21 @@ class PendingJob:
     savepoint: int | None
 
 
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
 def job_id(*parts: Any) -> str:
-    """Deterministic job id from the work's own identity, e.g. ``job_id("payout", 42)``."""
+    """Deterministic job id from the work's own identity: ``job_id("payout", 42)`` is
+    ``"payout-42"`` (RQ allows letters, digits, ``_`` and ``-``)."""
     if not parts:
         raise ValueError("job_id needs at least one part")
-    return ":".join(str(p) for p in parts)
+    return _check_job_id("-".join(str(p) for p in parts))
+
+
+def _check_job_id(value: str) -> str:
+    if not _JOB_ID.match(value):
+        raise ValueError(f"invalid job id {value!r}: use letters, digits, '_' and '-'")
+    return value
 
 
 def redis_connection(app: Flask | None = None) -> Redis | None:
@@ -111,8 +122,10 @@ def enqueue_after_commit(
     """Enqueue ``func(*args, **kwargs)`` once the current transaction commits."""
     from app.extensions import db
 
+    # Checked now: after commit it would be too late to tell the caller.
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
+    _check_job_id(id)
     session = db.session()
     nested = session.get_nested_transaction()
     session.info.setdefault(_PENDING, []).append(
@@ -141,14 +154,14 @@ def _dispatch(app: Flask, pending: PendingJob) -> Job | None:
     if pending.timeout:
         options["job_timeout"] = pending.timeout
     try:
-        return q.enqueue(pending.func, *pending.args, **options, kwargs=pending.kwargs)
+        return q.enqueue(pending.func, args=pending.args, kwargs=pending.kwargs, **options)
     except DuplicateJobError:
         existing = Job.fetch(pending.job_id, connection=q.connection)
         if existing.get_status(refresh=True) not in _FINAL:
             log.info("job_already_queued", job_id=pending.job_id)
             return existing
         existing.delete()  # the earlier run is over: this is new work under the same id
-        return q.enqueue(pending.func, *pending.args, **options, kwargs=pending.kwargs)
+        return q.enqueue(pending.func, args=pending.args, kwargs=pending.kwargs, **options)
 
 
 def _run_inline(app: Flask, pending: PendingJob) -> None:

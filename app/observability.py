@@ -97,7 +97,6 @@ def _metrics():
 def register_request_hooks(app: Flask) -> None:
     requests_total, latency = _metrics()
 
-    @app.before_request
     def bind_request_id():
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
@@ -105,6 +104,9 @@ def register_request_hooks(app: Flask) -> None:
         g.request_started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=rid)
+
+    # First of all before_request hooks, so CSRF and rate-limit rejections are logged with the id.
+    app.before_request_funcs.setdefault(None, []).insert(0, bind_request_id)
 
     @app.after_request
     def log_request(response):
@@ -119,7 +121,7 @@ def register_request_hooks(app: Flask) -> None:
             latency.labels(request.method, endpoint).observe(elapsed)
         log.info(
             "request", method=request.method, path=request.path, status=response.status_code,
-            endpoint=endpoint, duration_ms=round(elapsed * 1000, 2),
+            endpoint=endpoint, duration_ms=round(elapsed * 1000, 2), pid=os.getpid(),
         )
         return response
 
