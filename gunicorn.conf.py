@@ -3,6 +3,7 @@ Prometheus multiprocess bookkeeping so /metrics sums every worker."""
 
 import os
 import shutil
+import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
@@ -12,7 +13,9 @@ graceful_timeout = 20
 accesslog = None  # the app logs one JSON "request" line per request
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
-multiproc_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/contentflow-prometheus")
+multiproc_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "contentflow-prometheus")
+)
 
 logconfig_dict = {
     "version": 1,

@@ -71,10 +71,11 @@ def gunicorn(tmp_path_factory):
 
 
 def _metric(text: str, endpoint: str, status: str = "200") -> float:
-    pattern = re.compile(
-        r'^contentflow_http_requests_total\{(?=[^}]*endpoint="%s")(?=[^}]*method="GET")(?=[^}]*status="%s")[^}]*\} (\S+)$'
-        % (re.escape(endpoint), status), re.M,
+    labels = "".join(
+        rf'(?=[^}}]*{name}="{re.escape(value)}")'
+        for name, value in (("endpoint", endpoint), ("method", "GET"), ("status", status))
     )
+    pattern = re.compile(rf"^contentflow_http_requests_total\{{{labels}[^}}]*\}} (\S+)$", re.M)
     return sum(float(v) for v in pattern.findall(text))
 
 
