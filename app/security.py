@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, request
 from flask_login import current_user
@@ -64,7 +64,9 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
     """Return ``target`` if it is a path on this site, else ``fallback``."""
     if not target or not isinstance(target, str) or len(target) > 2048:
         return fallback
-    if _CONTROL.search(target):
+    # Also when percent-encoded: a layer that decodes once (a proxy, a logger,
+    # a second redirect) must not meet a CR/LF it can split a header on.
+    if _CONTROL.search(target) or _CONTROL.search(unquote(target)):
         return fallback
     # Browsers treat backslashes as slashes: "/\\evil.example" is "//evil.example".
     normalised = target.replace("\\", "/")

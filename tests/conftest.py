@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from flask.testing import FlaskClient
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
@@ -115,8 +116,19 @@ def db(app):
         database.session.remove()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production: otherwise a test
+    holding the ``db`` fixture's context would share ``g`` (and flask-login's cached
+    user) across requests and clients."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

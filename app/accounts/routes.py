@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import service
@@ -17,6 +17,14 @@ login_manager.login_view = "accounts.login"
 login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    # An htmx request must navigate to the sign-in page, not swap it into a fragment.
+    if request.method == "GET":
+        flash(login_manager.login_message, login_manager.login_message_category)
+    return hx_redirect(url_for("accounts.login", next=request.full_path.rstrip("?")), status=302)
 
 
 @login_manager.user_loader
@@ -35,7 +43,8 @@ def home_url(user) -> str:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(home_url(current_user))
+        # hx_redirect: an htmx form post must navigate, not swap a whole page into the form.
+        return hx_redirect(home_url(current_user))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"), "")

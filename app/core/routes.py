@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from app.core.health import readiness
 from app.htmx import render
