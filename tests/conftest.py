@@ -13,8 +13,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from flask.testing import FlaskClient
 import redis as redis_lib
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 
 from app.accounts.models import ROLES
-from tests.factories import PASSWORD, make_user
-
-PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
-
-
-def new_user(app, role="clipper", **kwargs) -> SimpleNamespace:
-    """A committed user, as plain values (no ORM object outlives its app context)."""
-    with app.app_context():
-        user = make_user(role, **kwargs)
-        return SimpleNamespace(
-            id=user.id, email=user.email, role=user.role,
-            display_name=user.display_name, session_token=user.session_token,
-        )
+from tests.factories import PARTIAL, PASSWORD, new_user
 
 
 def user_row(app, user_id: int) -> dict:

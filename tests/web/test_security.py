@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,19 +14,7 @@ from sqlalchemy import text
 
 from app.security import safe_next
 from tests.conftest import csrf_token_from
-from tests.factories import PASSWORD, make_user
-
-PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
-
-
-def new_user(app, role="clipper", **kwargs) -> SimpleNamespace:
-    """A committed user, as plain values (no ORM object outlives its app context)."""
-    with app.app_context():
-        user = make_user(role, **kwargs)
-        return SimpleNamespace(
-            id=user.id, email=user.email, role=user.role,
-            display_name=user.display_name, session_token=user.session_token,
-        )
+from tests.factories import PARTIAL, PASSWORD, new_user
 
 
 def session_token_in_db(app, user_id: int) -> str:
