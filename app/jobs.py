@@ -37,7 +37,6 @@ QUEUES = ("otp", "views", "payouts", "default")
 # Retry presets. Intervals need a worker started with the scheduler (worker.py does).
 RETRY_FAST = Retry(max=3, interval=[5, 20, 60])  # OTP delivery: the user is waiting
 RETRY_NETWORK = Retry(max=5, interval=[30, 120, 600, 1800, 3600])  # outside APIs
-RETRY_NONE = None
 
 _PENDING = "contentflow_pending_jobs"
 _FINAL = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
@@ -129,19 +128,12 @@ def enqueue_after_commit(
     session = db.session()
     nested = session.get_nested_transaction()
     session.info.setdefault(_PENDING, []).append(
-        PendingJob(func, args, kwargs, queue, id, retry, timeout, id_of(nested))
+        PendingJob(func, args, kwargs, queue, id, retry, timeout, _identity(nested))
     )
 
 
-def enqueue_now(
-    func: Callable, *args: Any, id: str, queue: str = "default",
-    retry: Retry | None = None, timeout: int | None = None, **kwargs: Any,
-) -> Job | None:
-    """Enqueue outside any transaction (cron, CLI). Returns the job, or None if inline."""
-    return _dispatch(current_app._get_current_object(), PendingJob(func, args, kwargs, queue, id, retry, timeout, None))
-
-
-def id_of(obj: object | None) -> int | None:
+def _identity(obj: object | None) -> int | None:
+    # enqueue_after_commit's ``id`` parameter shadows the builtin there.
     return None if obj is None else id(obj)
 
 

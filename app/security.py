@@ -11,7 +11,7 @@ Invariants:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from urllib.parse import unquote, urlsplit
 
@@ -93,12 +93,6 @@ def role_required(*roles: str) -> Callable:
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapper.allowed_roles = allowed  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
-
-
-def roles_of(view: Callable) -> Iterable[str] | None:
-    """The roles a view admits, or None when it is not role-guarded."""
-    return getattr(view, "allowed_roles", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, make_response, render_template, send_file
+from flask import Blueprint, make_response, render_template, send_file
 
 from app.htmx import render
 from app.pwa.assets import shell_urls, shell_version
@@ -45,4 +45,3 @@ def register_template_helpers(app) -> None:
     from app.pwa.assets import asset_url
 
     app.jinja_env.globals["asset_url"] = asset_url
-    app.jinja_env.globals["current_app"] = current_app
