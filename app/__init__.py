@@ -75,10 +75,12 @@ def register_blueprints(app: Flask) -> None:
     from app.core.routes import bp as core_bp
     from app.pwa.routes import bp as pwa_bp
     from app.pwa.routes import register_template_helpers
+    from app.storage.routes import bp as storage_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(storage_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for
 

@@ -34,6 +34,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("S3_BUCKET", None, "Bucket for media when STORAGE_BACKEND=s3."),
     Setting("S3_ENDPOINT_URL", None, "Custom S3 endpoint (MinIO, moto); unset for AWS."),
     Setting("S3_REGION", "us-east-1", "S3 region."),
+    Setting("UPLOAD_MAX_VIDEO_BYTES", str(2 * 1024**3), "Largest video upload in bytes (default 2 GiB)."),
+    Setting("UPLOAD_MAX_IMAGE_BYTES", str(20 * 1024**2), "Largest image upload in bytes (default 20 MiB)."),
+    Setting("UPLOAD_MAX_DOCUMENT_BYTES", str(20 * 1024**2), "Largest PDF upload in bytes (default 20 MiB)."),
+    Setting("UPLOAD_URL_EXPIRES_SECONDS", "600", "Lifetime of a presigned upload ticket."),
+    Setting("DOWNLOAD_URL_EXPIRES_SECONDS", "300", "Lifetime of a presigned download link."),
     Setting("MAIL_SERVER", None, "SMTP host. Unset: emails are printed to the log."),
     Setting("MAIL_PORT", "25", "SMTP port."),
     Setting("MAIL_USERNAME", None, "SMTP user."),
@@ -66,6 +71,19 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def _flag(name: str, default: str = "0") -> bool:
     return (_env(name, default) or "0").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, got {value!r}") from None
+    if number <= 0:
+        raise RuntimeError(f"{name} must be positive, got {number}")
+    return number
 
 
 def _secret_key() -> str:
@@ -117,6 +135,11 @@ def load() -> dict:
         "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
         "S3_REGION": _env("S3_REGION", "us-east-1"),
         "UPLOAD_DIR": str(INSTANCE / "uploads"),
+        "UPLOAD_MAX_VIDEO_BYTES": _int("UPLOAD_MAX_VIDEO_BYTES", 2 * 1024**3),
+        "UPLOAD_MAX_IMAGE_BYTES": _int("UPLOAD_MAX_IMAGE_BYTES", 20 * 1024**2),
+        "UPLOAD_MAX_DOCUMENT_BYTES": _int("UPLOAD_MAX_DOCUMENT_BYTES", 20 * 1024**2),
+        "UPLOAD_URL_EXPIRES_SECONDS": _int("UPLOAD_URL_EXPIRES_SECONDS", 600),
+        "DOWNLOAD_URL_EXPIRES_SECONDS": _int("DOWNLOAD_URL_EXPIRES_SECONDS", 300),
         "MAIL_SERVER": _env("MAIL_SERVER"),
         "MAIL_PORT": int(_env("MAIL_PORT", "25") or 25),
         "MAIL_USERNAME": _env("MAIL_USERNAME"),

@@ -3,6 +3,8 @@
 Invariants:
 - every response carries the CSP (no inline script, no eval, no framing) and
   the other hardening headers; HSTS only when the request came over HTTPS;
+  the only other origin the CSP names is the S3 endpoint the browser uploads to
+  (connect-src, form-action), and only when STORAGE_BACKEND=s3;
 - ``safe_next`` returns a local path or the fallback — never another origin,
   whatever mix of slashes, backslashes, schemes or control characters it gets;
 - role checks run on the server for every request; HX-* headers never authorise.
@@ -18,23 +20,30 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, abort, request
 from flask_login import current_user
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "media-src 'self' blob:",
-        "manifest-src 'self'",
-        "worker-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(upload_origins: tuple[str, ...] = ()) -> str:
+    """The CSP; ``upload_origins`` (the S3 endpoint) may receive uploads from the browser."""
+    extra = "".join(f" {origin}" for origin in upload_origins)
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "font-src 'self'",
+            f"connect-src 'self'{extra}",
+            "media-src 'self' blob:",
+            "manifest-src 'self'",
+            "worker-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            f"form-action 'self'{extra}",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CSP = content_security_policy()
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -48,9 +57,13 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 
 def register_security_headers(app: Flask) -> None:
+    from app.storage import upload_origins
+
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(upload_origins(app.config))}
+
     @app.after_request
     def add_security_headers(response):
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
