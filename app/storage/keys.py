@@ -99,8 +99,9 @@ def check_key_under(key: object, prefix: str) -> str:
 def content_disposition(filename: str | None) -> str:
     """``attachment`` with a safe quoted ASCII name and, if needed, ``filename*``."""
     text = filename if isinstance(filename, str) and filename.strip() else "download"
-    text = text.replace("\\", "/").rsplit("/", 1)[-1][:MAX_NAME_LENGTH * 2] or "download"
-    ascii_name = _HEADER_UNSAFE.sub("", sanitise_filename(text))
+    text = text[: MAX_NAME_LENGTH * 2]
+    # A display name, not a path: slashes are characters to replace, not to split on.
+    ascii_name = _HEADER_UNSAFE.sub("", sanitise_filename(text.replace("/", "-").replace("\\", "-")))
     value = f'attachment; filename="{ascii_name}"'
     if text != ascii_name:
         cleaned = _HEADER_UNSAFE.sub("", text)
