@@ -189,16 +189,6 @@ def test_content_type_parameters_and_case_are_normalised(backend):
     assert backend.storage.confirm_upload(key, prefix=PREFIX, kind="video").content_type == "video/mp4"
 
 
-def test_the_default_limits_are_2_gib_for_video_and_20_mib_for_images():
-    from app.config import load
-
-    config = load()
-    assert config["UPLOAD_MAX_VIDEO_BYTES"] == 2 * 1024**3
-    assert config["UPLOAD_MAX_IMAGE_BYTES"] == 20 * 1024**2
-    assert config["UPLOAD_URL_EXPIRES_SECONDS"] == 600
-    assert config["DOWNLOAD_URL_EXPIRES_SECONDS"] == 300
-
-
 @pytest.mark.parametrize("filename", ["Mon clip été.mp4", "plain.mp4", 'say "hi"\r\n.mp4', "🎬🎬.mp4", None])
 def test_a_download_link_answers_with_the_file_as_an_attachment(backend, filename):
     content = b"\x00\x00\x00\x18ftypmp42 payload"
