@@ -28,11 +28,11 @@ from typing import Any
 
 from flask import current_app
 
-from app.storage.base import Storage, StoredObject, UploadKind, UploadTicket, upload_kinds
+from app.storage.base import ObjectHead, Storage, StoredObject, UploadKind, UploadTicket, upload_kinds
 from app.storage.keys import content_disposition, sanitise_filename
 
 __all__ = [
-    "Storage", "StoredObject", "UploadKind", "UploadTicket", "content_disposition", "create_storage",
+    "ObjectHead", "Storage", "StoredObject", "UploadKind", "UploadTicket", "content_disposition", "create_storage",
     "get_storage", "sanitise_filename", "upload_kinds", "upload_origins",
 ]
 

@@ -61,7 +61,7 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class ObjectHead:
-    """What a backend reports about a stored object (``None`` when it is missing)."""
+    """What a backend reports about a stored object (backends return ``None`` for a missing one)."""
 
     size_bytes: int
     content_type: str

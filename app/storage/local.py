@@ -12,6 +12,9 @@ Invariants:
   place when complete, non-empty and within the declared size — like S3's policy, a
   refused upload leaves nothing behind; the metadata is written before the object, so
   an object never exists without its type.
+
+Links are built with ``url_for`` and are relative (``/storage/...``): call the presign
+methods inside a request, or set SERVER_NAME for jobs that need links.
 """
 
 from __future__ import annotations
