@@ -119,7 +119,10 @@ def interpret_error(status: int, payload: Any, headers: Mapping[str, str]) -> Pl
     if 200 <= status < 300:
         return None
     error = payload.get("error") if isinstance(payload, dict) else None
-    reasons = {e.get("reason") for e in (error or {}).get("errors") or [] if isinstance(e, dict)}
+    error = error if isinstance(error, dict) else {}
+    # Reasons sit in error.errors[] (quotaExceeded) and, for key problems, in error.details[] (API_KEY_INVALID).
+    entries = [*(error.get("errors") or []), *(error.get("details") or [])]
+    reasons = {entry.get("reason") for entry in entries if isinstance(entry, dict)}
     if reasons & _QUOTA_REASONS:
         return QuotaExhaustedError(
             "YouTube's daily quota for view checks is used up; checks resume after it resets "
