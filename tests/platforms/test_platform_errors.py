@@ -108,9 +108,8 @@ def test_a_stalled_server_times_out_is_retried_then_unavailable(fake, settings, 
                              sleep=sleeps.append, jitter=lambda: 0.5)
     fake.script("youtube", *[Scripted(200, {"items": []}, delay=0.6)] * 3)
     started = time.monotonic()
-    with capture_logs() as logs:
-        with pytest.raises(PlatformUnavailableError, match="did not answer in time"):
-            fetch_post_metrics("youtube_shorts", YT_ID, NO_CREDENTIALS, short)
+    with capture_logs() as logs, pytest.raises(PlatformUnavailableError, match="did not answer in time"):
+        fetch_post_metrics("youtube_shorts", YT_ID, NO_CREDENTIALS, short)
     assert time.monotonic() - started < 1.5, "each attempt is cut at the read timeout"
     assert len(fake.calls("youtube")) == 3
     assert sleeps == [0.75, 1.5]
@@ -211,3 +210,42 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after({"Retry-After": "Mon, 23 Nov 2026 12:00:30 GMT"}, now=now) == 30.0
     assert parse_retry_after({"Retry-After": "soon"}) is None
     assert parse_retry_after({}) is None
+
+
+def test_a_redirect_from_the_api_is_never_followed(fake, settings):
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(1)
+    trap.setblocking(False)
+    try:
+        target = f"http://127.0.0.1:{trap.getsockname()[1]}/youtube/v3/videos"
+        fake.script("youtube", Scripted(302, "", {"Location": target}))
+        with pytest.raises(PlatformError, match=r"HTTP 302"):
+            fetch_post_metrics("youtube_shorts", YT_ID, NO_CREDENTIALS, settings)
+        with pytest.raises(BlockingIOError):
+            trap.accept()
+    finally:
+        trap.close()
+
+
+def test_instagram_batch_keeps_going_past_one_missing_media(fake, settings, user_credentials):
+    from app.social.platforms import fetch_many
+
+    fake.add_instagram_media("17900000000001", "GONEGONE1", views=5)
+    fake.add_instagram_media("17900000000002", "LIVELIVE2", views=6)
+    fake.script("instagram_media", graph_error(400, 100, "Unsupported get request.", 33))
+    results = fetch_many("instagram_reels", ["GONEGONE1", "LIVELIVE2"], user_credentials, settings)
+    assert isinstance(results["GONEGONE1"], PostNotFoundError)
+    assert results["LIVELIVE2"].views == 6
+    assert len(fake.calls("instagram_list")) == 1, "one media-list walk serves the whole batch"
+
+
+def test_instagram_outage_mid_batch_is_reported_for_every_post(fake, settings, sleeps, user_credentials):
+    from app.social.platforms import fetch_many
+
+    fake.add_instagram_media("17900000000001", "FIRST0001", views=5)
+    fake.add_instagram_media("17900000000002", "SECOND002", views=6)
+    fake.script("instagram_media", *[Scripted(503, {"error": {"code": 2, "message": "Service unavailable"}})] * 3)
+    results = fetch_many("instagram_reels", ["FIRST0001", "SECOND002"], user_credentials, settings)
+    assert all(isinstance(r, PlatformUnavailableError) for r in results.values())
+    assert len(fake.calls("instagram_media")) == 3, "no second media is tried during an outage"

@@ -179,9 +179,10 @@ class PlatformHttp:
                 json_body: Any = None, headers: Mapping[str, str] | None = None) -> PlatformResponse:
         settings = self.settings
         for attempt in range(1, settings.max_attempts + 1):
-            error = self._attempt(method, path, params, json_body, headers, attempt)
-            if isinstance(error, PlatformResponse):
-                return error
+            outcome = self._attempt(method, path, params, json_body, headers, attempt)
+            if isinstance(outcome, PlatformResponse):
+                return outcome
+            error = outcome
             if not error.retryable or attempt == settings.max_attempts:
                 raise error
             wait = error.retry_after if error.retry_after is not None else settings.backoff(attempt)

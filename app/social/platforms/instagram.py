@@ -93,9 +93,9 @@ def fetch_batch(post_ids: list[str], credentials: PlatformCredentials,
             continue
         try:
             results[shortcode] = _fetch_media(http, headers, media_id)
-        except (AuthExpiredError, QuotaExhaustedError):
-            raise  # the whole batch is affected; fetch_many reports it for every post
         except PlatformError as error:
+            if not (isinstance(error, PostNotFoundError) or type(error) is PlatformError):
+                raise  # auth, quota, outage: the whole batch is affected; fetch_many reports it for every post
             results[shortcode] = error
     return results
 
