@@ -70,17 +70,24 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.accounts.profile_routes import bp as profile_bp
     from app.accounts.routes import bp as accounts_bp
+    from app.accounts.staff_routes import bp as staff_auth_bp
+    from app.campaigns.routes import bp as campaigns_bp
     from app.core.navigation import items_for
     from app.core.routes import bp as core_bp
+    from app.payouts.routes import bp as payouts_bp
     from app.pwa.routes import bp as pwa_bp
     from app.pwa.routes import register_template_helpers
     from app.storage.routes import bp as storage_bp
+    from app.tracking.routes import bp as tracking_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(storage_bp)
+    for domain_bp in (profile_bp, staff_auth_bp, campaigns_bp, tracking_bp, payouts_bp):
+        app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for
 
@@ -92,6 +99,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from app.cli import seed_command
+    from app.cli import seed_command, users_command
 
     app.cli.add_command(seed_command)
+    app.cli.add_command(users_command)

@@ -1,9 +1,11 @@
 """Page-or-fragment rendering for htmx 4.
 
 Invariants: a fragment is a named block of the same template the full page
-renders, so both always agree; ``HX-*`` request headers only choose *what* to
-render, never who may see it; every response varies on ``HX-Request`` and
-``HX-Request-Type`` so no cache serves a fragment for a page or vice versa.
+renders, so both always agree; a fragment carries the messages flashed while
+making it (swapped out of band into ``#flash``) so none waits for a later
+page; ``HX-*`` request headers only choose *what* to render, never who may
+see it; every response varies on ``HX-Request`` and ``HX-Request-Type`` so
+no cache serves a fragment for a page or vice versa.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     """Render ``template`` as a page, or only ``block`` of it for a partial htmx request."""
     if block and is_partial():
         body = render_block(template, block, **context)
+        # Messages flashed while handling a fragment reach the page's #flash out of band.
+        body += render_template("macros/_flash.html", oob=True)
     else:
         body = render_template(template, **context)
     response = make_response(body, status)

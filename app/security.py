@@ -7,17 +7,22 @@ Invariants:
   (connect-src, form-action), and only when STORAGE_BACKEND=s3;
 - ``safe_next`` returns a local path or the fallback — never another origin,
   whatever mix of slashes, backslashes, schemes or control characters it gets;
-- role checks run on the server for every request; HX-* headers never authorise.
+- role checks run on the server for every request; HX-* headers never authorise;
+- ``seal``/``unseal`` keep secrets (TOTP seeds, OAuth tokens, codes in flight)
+  encrypted with the TOKEN_ENCRYPTION_KEY keys (first one encrypts, all decrypt).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, abort, request
+from cryptography.fernet import Fernet, MultiFernet
+from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
 
@@ -109,3 +114,32 @@ def role_required(*roles: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def _fernet_keys(app: Flask) -> list[bytes]:
+    configured = app.config.get("TOKEN_ENCRYPTION_KEY")
+    if configured:
+        return [key.strip().encode() for key in configured.split(",") if key.strip()]
+    # Embedded mode: a key derived from SECRET_KEY (rotate SECRET_KEY -> re-enrol).
+    digest = hashlib.sha256(b"contentflow-seal:" + app.config["SECRET_KEY"].encode()).digest()
+    return [base64.urlsafe_b64encode(digest)]
+
+
+def _box() -> MultiFernet:
+    app = current_app._get_current_object()
+    box = app.extensions.get("contentflow_seal")
+    if box is None:
+        box = app.extensions["contentflow_seal"] = MultiFernet([Fernet(k) for k in _fernet_keys(app)])
+    return box
+
+
+def seal(plaintext: str) -> str:
+    """Encrypt a secret for storage (Fernet: AES-CBC + HMAC; first key encrypts)."""
+    return _box().encrypt(plaintext.encode()).decode()
+
+
+def unseal(token: str, *, max_age: int | None = None) -> str:
+    """Decrypt what ``seal`` made; raises ``InvalidToken`` if tampered or older than max_age."""
+    if max_age is None:
+        return _box().decrypt(token.encode()).decode()
+    return _box().decrypt(token.encode(), ttl=max_age).decode()

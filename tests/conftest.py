@@ -134,13 +134,16 @@ def client(app):
 
 @pytest.fixture
 def login_as(app, client):
-    """Sign ``user`` in on ``client`` the way flask-login does (cookie names the session token)."""
+    """Sign ``user`` in on ``client`` the way flask-login does (cookie names the session token);
+    staff sessions count as having passed TOTP unless ``mfa=False``."""
 
-    def _login(user, on=None):
+    def _login(user, on=None, mfa=True):
         target = on or client
         with target.session_transaction() as session:
             session["_user_id"] = user.session_token
             session["_fresh"] = True
+            if mfa and getattr(user, "role", None) in ("admin", "support"):
+                session["mfa"] = user.session_token  # as if the staff member passed TOTP
         return target
 
     return _login

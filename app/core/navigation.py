@@ -17,8 +17,21 @@ class NavItem:
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("Home", "core.dashboard", frozenset({"clipper", "brand", "admin", "support"})),
+    NavItem("Campaigns", "campaigns.feed", frozenset({"clipper"})),
+    NavItem("Campaigns", "campaigns.brand_campaigns", frozenset({"brand"})),
+    NavItem("Queue", "tracking.queue", frozenset({"admin"})),
+    NavItem("Payouts", "payouts.index", frozenset({"support", "admin"})),
+    NavItem("Profile", "profile.show", frozenset({"clipper", "brand", "admin", "support"})),
 )
+
+
+# Where each role lands after sign-in (and from /home).
+ROLE_HOME = {
+    "clipper": "campaigns.feed",
+    "brand": "campaigns.brand_campaigns",
+    "admin": "tracking.queue",
+    "support": "payouts.index",
+}
 
 
 def items_for(role: str | None) -> list[NavItem]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from app.core.health import readiness
+from app.core.navigation import ROLE_HOME
 from app.htmx import render
 from app.observability import metrics_payload
 
@@ -27,7 +28,8 @@ def landing():
 @bp.route("/home")
 @login_required
 def dashboard():
-    return render("core/dashboard.html")
+    """Each role has its own home; /home (and the PWA start URL) leads there."""
+    return redirect(url_for(ROLE_HOME[current_user.role]))
 
 
 @bp.route("/healthz")

@@ -36,7 +36,7 @@ def run_worker(*queues: str) -> subprocess.CompletedProcess:
 
 
 def _new_row() -> User:
-    return User(email=f"row{os.urandom(4).hex()}@example.test", display_name="Row", role="clipper",
+    return User(email=f"row{os.urandom(4).hex()}@example.test", display_name="Row", role="brand", company_name="Row Co",
                 password_hash="$argon2id$placeholder")
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from app.accounts.models import ROLES
-from tests.factories import PARTIAL, PASSWORD, new_user
+from tests.factories import HOMES, PARTIAL, PASSWORD, new_user
 
 
 def user_row(app, user_id: int) -> dict:
@@ -23,7 +23,7 @@ def sign_in(client, token, email, password, **extra):
 
 
 def is_signed_in(client) -> bool:
-    response = client.get("/home")
+    response = client.get("/profile")
     assert response.status_code in (200, 302)
     return response.status_code == 200
 
@@ -37,24 +37,35 @@ def without_csrf_tokens(html: str) -> str:
 
 # --- Signing in ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ["clipper", "brand"])
 def test_each_role_signs_in_and_sees_their_home(app, client, csrf_token, role):
     user = new_user(app, role)
     response = sign_in(client, csrf_token(), user.email, PASSWORD)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/home"
-    home = client.get("/home")
+    assert response.headers["Location"] == HOMES[role]
+    home = client.get(HOMES[role])
     html = home.get_data(as_text=True)
     assert home.status_code == 200
-    assert f"Hello, {user.display_name}" in html
     assert "Sign out" in html
 
 
-def test_role_homes_differ_by_role(app, login_as):
+@pytest.mark.parametrize("role", ["admin", "support"])
+def test_staff_sign_in_leads_to_two_factor_before_their_home(app, client, csrf_token, role):
+    user = new_user(app, role)
+    response = sign_in(client, csrf_token(), user.email, PASSWORD)
+    assert response.headers["Location"] == HOMES[role]
+    home = client.get(HOMES[role])
+    assert home.status_code == 303
+    assert home.headers["Location"] == "/staff/2fa?next=" + HOMES[role]
+
+
+def test_home_leads_each_role_to_its_own_home(app, login_as):
     texts = {}
     for role in ROLES:
         client = login_as(new_user(app, role), on=app.test_client())
-        texts[role] = client.get("/home").get_data(as_text=True)
+        response = client.get("/home")
+        assert response.headers["Location"] == HOMES[role]
+        texts[role] = client.get(HOMES[role]).get_data(as_text=True)
     assert "verification queue" in texts["admin"].lower()
     assert "payouts" in texts["support"].lower()
     assert "verification queue" not in texts["clipper"].lower()
@@ -174,9 +185,15 @@ def test_suspended_user_cannot_sign_in(app, client, csrf_token):
     with app.app_context():
         db.session.execute(text("UPDATE users SET suspended_at = now() WHERE id = :id"), {"id": user.id})
         db.session.commit()
+    with app.app_context():
+        db.session.execute(text("UPDATE users SET suspension_reason = 'Fake views' WHERE id = :id"), {"id": user.id})
+        db.session.commit()
+    wrong = sign_in(client, csrf_token(), user.email, PASSWORD + "x")
+    assert wrong.status_code == 422  # without the password, nothing about the account is revealed
+    assert "suspended" not in wrong.get_data(as_text=True)
     response = sign_in(client, csrf_token(), user.email, PASSWORD)
-    assert response.status_code == 422
-    assert "Email or password is not right." in response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "This account is suspended: Fake views" in response.get_data(as_text=True)
     assert not is_signed_in(client)
 
 
@@ -189,6 +206,9 @@ def test_suspension_ends_a_session_already_open(app, client, csrf_token):
     with app.app_context():
         db.session.execute(text("UPDATE users SET suspended_at = now() WHERE id = :id"), {"id": user.id})
         db.session.commit()
+    response = client.get("/profile")
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert "Your account is suspended" in client.get("/login").get_data(as_text=True)
     assert not is_signed_in(client)
 
 
@@ -198,7 +218,7 @@ def test_double_submit_of_the_sign_in_form_lands_on_home(app, client, csrf_token
     assert sign_in(client, token, user.email, PASSWORD).status_code == 303
     again = sign_in(client, token, user.email, PASSWORD)
     assert again.status_code in (302, 303)
-    assert again.headers["Location"] == "/home"
+    assert again.headers["Location"] == HOMES["brand"]
     assert is_signed_in(client)
 
 
@@ -206,23 +226,23 @@ def test_signed_in_user_opening_sign_in_goes_home(app, client, login_as):
     login_as(new_user(app, "clipper"))
     response = client.get("/login")
     assert response.status_code in (302, 303)
-    assert response.headers["Location"] == "/home"
+    assert response.headers["Location"] == HOMES["clipper"]
 
 
 # --- Anonymous access and next ---------------------------------------------------------------
 
 def test_home_sends_anonymous_users_to_sign_in_and_back(app, client):
     user = new_user(app, "clipper")
-    response = client.get("/home")
+    response = client.get("/profile")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/login?next=/home"
+    assert response.headers["Location"] == "/login?next=/profile"
     page = client.get(response.headers["Location"])
     html = page.get_data(as_text=True)
     assert "Please sign in to continue." in html
-    assert re.search(r'<input[^>]*name="next"[^>]*value="/home"', html)
+    assert re.search(r'<input[^>]*name="next"[^>]*value="/profile"', html)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    signed = sign_in(client, token, user.email, PASSWORD, next="/home")
-    assert signed.headers["Location"] == "/home"
+    signed = sign_in(client, token, user.email, PASSWORD, next="/profile")
+    assert signed.headers["Location"] == "/profile"
 
 
 # --- Signing out -------------------------------------------------------------------------------
@@ -230,13 +250,13 @@ def test_home_sends_anonymous_users_to_sign_in_and_back(app, client):
 def test_logout_signs_out_and_the_old_cookie_stops_working(app, client, csrf_token):
     user = new_user(app, "clipper")
     assert sign_in(client, csrf_token(), user.email, PASSWORD).status_code == 303
-    home = client.get("/home").get_data(as_text=True)
+    home = client.get("/profile").get_data(as_text=True)
     old_cookie = client.get_cookie("session").value
 
     # The stolen/copied cookie works before logout ...
     replay = app.test_client()
     replay.set_cookie("session", old_cookie)
-    assert replay.get("/home").status_code == 200
+    assert replay.get("/profile").status_code == 200
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
     response = client.post("/logout", data={"csrf_token": token})
@@ -248,7 +268,7 @@ def test_logout_signs_out_and_the_old_cookie_stops_working(app, client, csrf_tok
     # ... and not after: the server rotated the session token.
     replay_after = app.test_client()
     replay_after.set_cookie("session", old_cookie)
-    after = replay_after.get("/home")
+    after = replay_after.get("/profile")
     assert after.status_code == 302
     assert after.headers["Location"].startswith("/login")
     assert user_row(app, user.id)["session_token"] != user.session_token
@@ -260,7 +280,7 @@ def test_logout_signs_out_every_other_session_of_the_user(app, csrf_token):
     for device in (phone, laptop):
         token = csrf_token(device)
         assert sign_in(device, token, user.email, PASSWORD).status_code == 303
-    token = re.search(r'name="csrf_token" value="([^"]+)"', phone.get("/home").get_data(as_text=True)).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', phone.get("/profile").get_data(as_text=True)).group(1)
     assert phone.post("/logout", data={"csrf_token": token}).status_code == 303
     assert not is_signed_in(laptop)
 

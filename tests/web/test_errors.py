@@ -8,6 +8,7 @@ own user-facing message; an unexpected exception is a 500 that reveals nothing.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -190,9 +191,14 @@ def test_invalid_sign_in_form_for_htmx_gets_only_the_form_fragment(client):
 
 # --- 429: too many failed sign-ins --------------------------------------------------
 
-def _fail_sign_in(client, token, headers=None, remote_addr="127.0.0.1"):
+_emails = itertools.count()
+
+
+def _fail_sign_in(client, token, headers=None, remote_addr="127.0.0.1", email=None):
+    # A new email each time: this exercises the per-IP limit, not the per-account one.
+    email = email or f"nobody{next(_emails)}@example.test"
     return client.post(
-        "/login", data={"csrf_token": token, "email": "nobody@example.test", "password": "wrong-password"},
+        "/login", data={"csrf_token": token, "email": email, "password": "wrong-password"},
         headers=headers or {}, environ_base={"REMOTE_ADDR": remote_addr},
     )
 
@@ -219,7 +225,7 @@ def test_rate_limited_client_cannot_sign_in_even_with_the_right_password(app, cl
         "/login", data={"csrf_token": token, "email": email, "password": "correct horse battery staple"}
     )
     assert response.status_code == 429
-    assert client.get("/home").status_code == 302  # still anonymous
+    assert client.get("/profile").status_code == 302  # still anonymous
 
 
 def test_htmx_sign_in_over_the_limit_gets_the_429_fragment(client):

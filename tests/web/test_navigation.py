@@ -54,7 +54,7 @@ def test_nav_items_only_name_known_roles():
 @pytest.mark.parametrize("role", ROLES)
 def test_nav_shows_exactly_the_roles_entries(app, login_as, role):
     client = login_as(new_user(app, role), on=app.test_client())
-    links = nav_links(client.get("/home").get_data(as_text=True))
+    links = nav_links(client.get("/profile").get_data(as_text=True))
     urls = item_urls(app)
     for item in NAV_ITEMS:
         if role in item.roles:
@@ -89,7 +89,7 @@ def test_anonymous_visitors_see_sign_in_and_no_menu_entries(app, client):
 
 def test_signed_in_users_see_sign_out_not_sign_in(app, login_as):
     client = login_as(new_user(app, "clipper"), on=app.test_client())
-    nav = main_nav(client.get("/home").get_data(as_text=True))
+    nav = main_nav(client.get("/profile").get_data(as_text=True))
     assert "Sign out" in nav
     assert ">Sign in<" not in nav
 
@@ -132,4 +132,10 @@ def test_seed_creates_the_demo_accounts_once_and_prints_how_to_sign_in(app, csrf
         token = csrf_token(device)
         response = device.post("/login", data={"csrf_token": token, "email": email, "password": password})
         assert response.status_code == 303, f"demo {role} cannot sign in"
-        assert device.get("/home").status_code == 200
+        # Staff continue to their authenticator set-up; everyone else is in.
+        expected = "/staff/2fa" if role in ("admin", "support") else None
+        profile = device.get("/profile")
+        if expected:
+            assert profile.headers["Location"].startswith(expected)
+        else:
+            assert profile.status_code == 200

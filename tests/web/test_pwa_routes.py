@@ -178,7 +178,7 @@ def test_offline_page_is_public(client):
 def test_offline_page_has_no_user_specific_content_when_signed_in(app, login_as):
     user = new_user(app)
     signed_in = login_as(user, on=app.test_client())
-    assert user.display_name in signed_in.get("/home").get_data(as_text=True)  # really signed in
+    assert user.display_name in signed_in.get("/profile").get_data(as_text=True)  # really signed in
     response = signed_in.get("/offline")
     html = response.get_data(as_text=True)
     assert response.status_code == 200

@@ -28,7 +28,7 @@ def session_token_in_db(app, user_id: int) -> str:
 
 def signed_in_token(client) -> str:
     """The CSRF token a signed-in page hands to its forms."""
-    return csrf_token_from(client.get("/home").get_data(as_text=True))
+    return csrf_token_from(client.get("/profile").get_data(as_text=True))
 
 
 def csp_directives(response) -> dict[str, list[str]]:
@@ -112,7 +112,7 @@ def test_every_get_route_sends_the_security_headers(app, client, login_as, signe
 @pytest.mark.parametrize("role", ["clipper", "brand", "admin", "support"])
 def test_role_home_page_has_headers_and_no_inline_code(app, client, login_as, role):
     login_as(new_user(app, role))
-    response = client.get("/home")
+    response = client.get("/profile")
     assert response.status_code == 200
     assert header_problems(response) == []
     assert html_problems(response) == []
@@ -178,7 +178,7 @@ def test_login_post_without_token_is_refused_and_does_not_sign_in(app, client):
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400
     assert "Form expired" in response.get_data(as_text=True)
-    assert client.get("/home").status_code == 302
+    assert client.get("/profile").status_code == 302
 
 
 def test_login_post_with_another_sessions_token_is_refused(app, client):
@@ -188,7 +188,7 @@ def test_login_post_with_another_sessions_token_is_refused(app, client):
     client.get("/login")  # our own session exists, with its own token
     response = client.post("/login", data={"csrf_token": foreign_token, "email": user.email, "password": PASSWORD})
     assert response.status_code == 400
-    assert client.get("/home").status_code == 302
+    assert client.get("/profile").status_code == 302
 
 
 @pytest.mark.parametrize("bad_token", ["", "x", "a" * 5000, "' OR 1=1 --", "<script>alert(1)</script>"])
@@ -199,7 +199,7 @@ def test_login_post_with_a_wrong_token_is_refused(app, client, csrf_token, bad_t
     response = client.post("/login", data={"csrf_token": bad_token, "email": user.email, "password": PASSWORD})
     assert response.status_code == 400
     assert "<script>alert(1)" not in response.get_data(as_text=True)
-    assert client.get("/home").status_code == 302
+    assert client.get("/profile").status_code == 302
 
 
 def test_tampered_token_is_refused(app, client, csrf_token):
@@ -215,7 +215,7 @@ def test_logout_without_token_keeps_the_user_signed_in(app, client, login_as):
     login_as(user)
     response = client.post("/logout")
     assert response.status_code == 400
-    home = client.get("/home")
+    home = client.get("/profile")
     assert home.status_code == 200
     assert user.display_name in home.get_data(as_text=True)
     assert session_token_in_db(app, user.id) == user.session_token
@@ -226,7 +226,7 @@ def test_logout_with_wrong_header_token_keeps_the_user_signed_in(app, client, lo
     login_as(user)
     response = client.post("/logout", headers={**PARTIAL, "X-CSRFToken": "forged"})
     assert response.status_code == 400
-    assert client.get("/home").status_code == 200
+    assert client.get("/profile").status_code == 200
     assert session_token_in_db(app, user.id) == user.session_token
 
 
@@ -238,7 +238,7 @@ def test_htmx_logout_with_header_token_works(app, client, login_as):
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/"
     assert session_token_in_db(app, user.id) != user.session_token
-    assert client.get("/home").status_code == 302
+    assert client.get("/profile").status_code == 302
 
 
 def test_htmx_login_with_header_token_works(app, client, csrf_token):
@@ -248,14 +248,14 @@ def test_htmx_login_with_header_token_works(app, client, csrf_token):
         "/login", data={"email": user.email, "password": PASSWORD}, headers={**PARTIAL, "X-CSRFToken": token}
     )
     assert response.status_code == 200
-    assert response.headers["HX-Redirect"] == "/home"
-    assert client.get("/home").status_code == 200
+    assert response.headers["HX-Redirect"] == "/campaigns"
+    assert client.get("/profile").status_code == 200
 
 
 def test_signed_in_pages_give_htmx_a_working_token_through_inherited_headers(app, client, login_as):
     user = new_user(app, "clipper")
     login_as(user)
-    html = client.get("/home").get_data(as_text=True)
+    html = client.get("/profile").get_data(as_text=True)
     match = re.search(r"<body[^>]*hx-headers:inherited='([^']*)'", html)
     assert match, "body does not pass the CSRF header to htmx"
     headers = json.loads(match.group(1))
@@ -348,10 +348,10 @@ def test_sign_in_page_keeps_a_local_next(client):
 @pytest.mark.parametrize(
     ("next_target", "expected"),
     [
-        ("//evil.example", "/home"),
-        ("https://evil.example/home", "/home"),
-        ("/\\evil.example", "/home"),
-        ("/%0d%0aSet-Cookie:x", "/home"),
+        ("//evil.example", "/campaigns"),
+        ("https://evil.example/home", "/campaigns"),
+        ("/\\evil.example", "/campaigns"),
+        ("/%0d%0aSet-Cookie:x", "/campaigns"),
         ("/home", "/home"),
         ("/home?tab=payouts", "/home?tab=payouts"),
     ],
@@ -372,5 +372,5 @@ def test_htmx_login_redirects_only_to_local_next(app, client, csrf_token):
         data={"csrf_token": csrf_token(), "email": user.email, "password": PASSWORD, "next": "//evil.example"},
         headers=PARTIAL,
     )
-    assert response.headers["HX-Redirect"] == "/home"
+    assert response.headers["HX-Redirect"] == "/campaigns"
     assert "Location" not in response.headers

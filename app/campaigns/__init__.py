@@ -1,0 +1,1 @@
+"""Campaigns: brief, budget, lifecycle, browse, applications."""

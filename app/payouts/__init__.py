@@ -1,0 +1,1 @@
+"""Payout batches, Stripe transfers, manual mark-paid."""

@@ -1,0 +1,1 @@
+"""View snapshots, the verification queue, scheduled checks, fraud signals."""
