@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import stripe
+from flask import Flask
 
 from app.errors import ValidationError
 from app.payments import (
@@ -13,6 +14,7 @@ from app.payments import (
     StripeDeclinedError,
     StripeGateway,
     StripeSettings,
+    StripeUnavailableError,
     get_gateway,
 )
 from app.payments.stripe_errors import translate_error
@@ -167,17 +169,38 @@ def test_unknown_object_is_a_definite_decline(gateway, fake_stripe):
     assert "tr_doesnotexist" in declined.value.message
 
 
-def test_wrong_api_key_is_a_configuration_error_that_never_shows_the_key(fake_stripe):
+def test_wrong_api_key_is_a_configuration_error_that_never_shows_the_key(fake_stripe, capsys, caplog):
     wrong_key = "sk_test_wrongKey1234567890abcdefSECRET"
     gateway = StripeGateway(StripeSettings(api_key=wrong_key, api_base=fake_stripe.url))
 
     with pytest.raises(StripeConfigurationError) as refused:
         gateway.create_transfer(42, 10, "usd", "acct_1", "g")
 
+    logged = capsys.readouterr().out + caplog.text
+    assert "stripe_call_failed" in logged and "SECRET" not in logged
+
     assert refused.value.http_status == 401 and refused.value.status_code == 503
     assert wrong_key not in refused.value.message and "SECRET" not in refused.value.message
     assert wrong_key not in repr(gateway.settings)
     assert fake_stripe.count("transfers") == 0
+
+
+def test_reconciliation_lookup_that_fails_is_unknown_too(gateway, fake_stripe):
+    fake_stripe.fail_next("GET /v1/transfers", "500_before_commit", times=3)
+
+    with pytest.raises(StripeUnavailableError):
+        gateway.find_transfer(42, "payout-42")
+    assert len(fake_stripe.calls("GET /v1/transfers")) == 3
+
+
+def test_gateway_follows_the_flask_app_settings(fake_stripe):
+    app = Flask(__name__)
+    app.config.update(STRIPE_SECRET_KEY=API_KEY, STRIPE_API_BASE=fake_stripe.url)
+
+    with app.app_context():
+        account = get_gateway().create_express_account(3, "c@example.com", "US")
+
+    assert fake_stripe.count("accounts") == 1 and account.id in fake_stripe.accounts
 
 
 def test_a_key_echoed_in_any_stripe_message_is_masked():
