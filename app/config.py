@@ -50,7 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_FROM_NUMBER", None, "Sender number for SMS (E.164)."),
     Setting("TWILIO_API_BASE", None, "Override Twilio's API host (tests point it at a local fake)."),
     Setting("STRIPE_SECRET_KEY", None, "Stripe API key. Unset: payments run offline (admin records funding, support marks payouts paid)."),
-    Setting("STRIPE_WEBHOOK_SECRET", None, "Signing secret for Stripe webhooks."),
+    Setting("STRIPE_WEBHOOK_SECRET", None, "Signing secret for Stripe webhooks; several, comma separated, while rolling the secret."),
     Setting("STRIPE_API_BASE", None, "Override Stripe's API host (tests point it at a local fake)."),
     Setting("YOUTUBE_API_KEY", None, "YouTube Data API v3 key for view checks. Unset: YouTube posts are verified by hand."),
     Setting("PLATFORM_API_BASE", None, "Send all four platform API clients (YouTube, TikTok, Instagram, X) to this base URL (tests point it at a local fake)."),
