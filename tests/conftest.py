@@ -69,13 +69,40 @@ TEST_CONFIG = {
 
 
 @pytest.fixture(scope="session")
-def app():
+def mailbox():
+    """A real SMTP server the app (and worker processes) deliver email to."""
+    from tests.outside import Mailbox
+
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def sms_gateway():
+    """A local fake of Twilio's Messages API; the real twilio SDK sends to it."""
+    from tests.outside import FakeTwilio
+
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def outside_services(mailbox, sms_gateway) -> dict:
+    from tests.outside import outside_config
+
+    return outside_config(mailbox, sms_gateway)
+
+
+@pytest.fixture(scope="session")
+def app(outside_services):
     from flask_migrate import upgrade
 
     from app import create_app
 
     _reset_schema(DATABASE_URL)
-    application = create_app(TEST_CONFIG)
+    application = create_app({**TEST_CONFIG, **outside_services})
     with application.app_context():
         upgrade()
     return application
@@ -103,6 +130,8 @@ def _isolate(request, redis_client) -> Iterator[None]:
     yield
     if "app" in request.fixturenames:
         _truncate_all(request.getfixturevalue("app"))
+        request.getfixturevalue("mailbox").clear()
+        request.getfixturevalue("sms_gateway").clear()
     redis_client.flushdb()
 
 

@@ -71,6 +71,9 @@ def six_digit_code(form, field):
         raise StopValidation("Enter the 6-digit code.")
 
 
+EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter a valid email address.")
+
+
 def _email_field(label="Email"):
     return EmailField(label, filters=[_strip], validators=[DataRequired(), Length(max=254), email_address])
 
@@ -84,7 +87,6 @@ def _code_field():
                                                              Length(max=12), six_digit_code])
 
 
-EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter a valid email address.")
 HANDLE = Regexp(r"^[A-Za-z0-9_.]{2,30}$",
                 message="2-30 letters, numbers, dots or underscores, as on your social profiles.")
 
@@ -130,7 +132,9 @@ class VerifyForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", filters=[_strip], validators=[DataRequired(), Length(max=254), email_address])
+    # Shape only, as at sign-in: the account lookup is the real test.
+    email = EmailField("Email", filters=[_strip, lambda v: v.lower() if v else v],
+                       validators=[DataRequired(), Length(max=254), EMAIL_SHAPE])
 
 
 class ResetPasswordForm(FlaskForm):

@@ -20,6 +20,8 @@ from app.extensions import limiter
 
 # Sending a code (first send and resends): once a minute and 5 an hour, per key.
 CODE_SENDS = "1 per minute;5 per hour"
+# Switching channel after a failed delivery: no minute wait, same hourly budget.
+CODE_SENDS_AFTER_FAILURE = "5 per hour"
 # Failed sign-ins: 10 per 15 minutes, per account and per IP.
 FAILED_LOGINS = "10 per 15 minutes"
 

@@ -23,7 +23,7 @@ from app.accounts.forms import (
     ResetPasswordForm,
     VerifyForm,
 )
-from app.accounts.ratelimits import CODE_SENDS, FAILED_LOGINS, Key, RateLimitedError
+from app.accounts.ratelimits import CODE_SENDS, CODE_SENDS_AFTER_FAILURE, FAILED_LOGINS, Key, RateLimitedError
 from app.core.navigation import ROLE_HOME
 from app.errors import DomainError
 from app.extensions import limiter, login_manager
@@ -243,8 +243,12 @@ def resend_code():
     keys = [Key("account", str(current_user.id)), Key("ip", client_ip())]
     if channel == "sms":
         keys.append(Key("phone", current_user.phone))
+    # After a failed delivery, switching to the other channel need not wait the minute.
+    previous = otp.latest_code(current_user.id, "signup")
+    switching = previous is not None and previous.delivery_status == "failed" and previous.channel != channel
     try:
-        ratelimits.enforce(CODE_SENDS, "otp", keys, "You asked for codes too often.")
+        ratelimits.enforce(CODE_SENDS_AFTER_FAILURE if switching else CODE_SENDS, "otp", keys,
+                           "You asked for codes too often.")
         service.send_code_again(current_user.id, "signup", channel)
     except DomainError as exc:
         return render("accounts/verify.html", block="delivery", status=exc.status_code, notice=exc.message,

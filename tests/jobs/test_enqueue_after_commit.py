@@ -14,25 +14,9 @@ from app.accounts.models import User
 from app.jobs import enqueue_after_commit, job_id
 from tests.factories import make_user
 from tests.jobs import sample_jobs
+from tests.outside import run_worker
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_worker(*queues: str) -> subprocess.CompletedProcess:
-    """One burst of the real worker (worker.py) against the test PostgreSQL and Redis."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
-        "REDIS_URL": os.environ["TEST_REDIS_URL"],
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "PYTHONPATH": str(ROOT),
-    }
-    result = subprocess.run(
-        [sys.executable, "worker.py", "--burst", *(queues or ("default",))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def _new_row() -> User:
