@@ -114,9 +114,9 @@ class LedgerTransaction(IdMixin, db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
-    lines: Mapped[list[LedgerLine]] = relationship(
-        back_populates="transaction", order_by="LedgerLine.id", lazy="selectin"
-    )
+    # Loaded on demand (or with selectinload): post() sets them itself, so that a
+    # fresh INSERT ... RETURNING does not pay a SELECT for lines it just wrote.
+    lines: Mapped[list[LedgerLine]] = relationship(back_populates="transaction", order_by="LedgerLine.id")
 
     def __repr__(self) -> str:
         return f"<LedgerTransaction {self.id} {self.kind} {self.idempotency_key!r}>"

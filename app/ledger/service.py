@@ -26,8 +26,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, String, bindparam, cast, func, insert, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
@@ -54,14 +55,14 @@ class InsufficientFundsError(DomainError):
     status_code = 409
     title = "Not enough funds"
 
-    def __init__(self, account: LedgerAccount, change_cents: int):
+    def __init__(self, account: LedgerAccount, change_cents: int, balance_cents: int):
         self.account_id = account.id
         self.purpose = account.purpose
-        self.balance_cents = account.balance_cents
+        self.balance_cents = balance_cents
         self.change_cents = change_cents
         super().__init__(
             f"Not enough funds: {format_money(-change_cents, account.currency)} needed, "
-            f"{format_money(account.balance_cents, account.currency)} available "
+            f"{format_money(balance_cents, account.currency)} available "
             f"({account.purpose.replace('_', ' ')})."
         )
 
@@ -166,6 +167,7 @@ def _lock_accounts(account_ids: Iterable[int]) -> dict[int, LedgerAccount]:
 def _transaction_by_key(idempotency_key: str) -> LedgerTransaction | None:
     return db.session.scalar(
         select(LedgerTransaction).where(LedgerTransaction.idempotency_key == idempotency_key)
+        .options(selectinload(LedgerTransaction.lines))
     )
 
 
@@ -178,32 +180,19 @@ def _same_or_conflict(existing: LedgerTransaction, kind: str, requested: list[tu
     return existing
 
 
-def post(idempotency_key: str, kind: str, lines: Sequence[Line], *, memo: str = "",
-         ref_type: str | None = None, ref_id: int | None = None,
-         reversal_of_id: int | None = None) -> LedgerTransaction:
-    """Record one balanced transaction (or return the one already recorded under this key).
-
-    Runs in the caller's database transaction and does not commit.
-    """
+def _validated(idempotency_key, kind, lines, memo, ref_type) -> list[tuple[int, int]]:
+    """The posting's (account_id, amount_cents) pairs, after checking everything but the accounts."""
     _check_text(idempotency_key, "idempotency key", MAX_KEY_LENGTH, required=True)
     _check_text(kind, "kind", MAX_KIND_LENGTH, required=True)
     _check_text(memo, "memo", MAX_MEMO_LENGTH, required=False)
     if ref_type is not None:
         _check_text(ref_type, "reference type", MAX_KIND_LENGTH, required=True)
-    requested = _requested_lines(lines)
+    return _requested_lines(lines)
 
-    accounts = _lock_accounts(account_id for account_id, _ in requested)
-    existing = _transaction_by_key(idempotency_key)
-    if existing is not None:
-        return _same_or_conflict(existing, kind, requested)
 
-    if reversal_of_id is not None:
-        earlier = db.session.scalar(
-            select(LedgerTransaction.idempotency_key).where(LedgerTransaction.reversal_of_id == reversal_of_id)
-        )
-        if earlier is not None:
-            raise ConflictError(f"Ledger transaction {reversal_of_id} was already reversed ({earlier!r}).")
-
+def _balance_changes(requested, accounts: dict[int, LedgerAccount], balances: dict[int, int]) -> dict[int, int]:
+    """Net change per account; refuses lines that do not balance per currency and any
+    overdraft of an account that may not go negative, given the current ``balances``."""
     totals: dict[str, int] = defaultdict(int)
     changes: dict[int, int] = defaultdict(int)
     for account_id, amount in requested:
@@ -215,8 +204,30 @@ def post(idempotency_key: str, kind: str, lines: Sequence[Line], *, memo: str = 
         raise ValidationError(f"Ledger lines must sum to zero; {currency} is off by {total}.")
     for account_id, change in changes.items():
         account = accounts[account_id]
-        if change < 0 and not account.may_go_negative and account.balance_cents + change < 0:
-            raise InsufficientFundsError(account, change)
+        if change < 0 and not account.may_go_negative and balances[account_id] + change < 0:
+            raise InsufficientFundsError(account, change, balances[account_id])
+    return changes
+
+
+def post(idempotency_key: str, kind: str, lines: Sequence[Line], *, memo: str = "",
+         ref_type: str | None = None, ref_id: int | None = None,
+         reversal_of_id: int | None = None) -> LedgerTransaction:
+    """Record one balanced transaction (or return the one already recorded under this key).
+
+    Runs in the caller's database transaction and does not commit.
+    """
+    requested = _validated(idempotency_key, kind, lines, memo, ref_type)
+    accounts = _lock_accounts(account_id for account_id, _ in requested)
+    existing = _transaction_by_key(idempotency_key)
+    if existing is not None:
+        return _same_or_conflict(existing, kind, requested)
+    if reversal_of_id is not None:
+        earlier = db.session.scalar(
+            select(LedgerTransaction.idempotency_key).where(LedgerTransaction.reversal_of_id == reversal_of_id)
+        )
+        if earlier is not None:
+            raise ConflictError(f"Ledger transaction {reversal_of_id} was already reversed ({earlier!r}).")
+    changes = _balance_changes(requested, accounts, {i: a.balance_cents for i, a in accounts.items()})
 
     transaction = db.session.scalar(
         _dialect_insert(LedgerTransaction)
@@ -242,6 +253,84 @@ def post(idempotency_key: str, kind: str, lines: Sequence[Line], *, memo: str = 
     db.session.flush()
     set_committed_value(transaction, "lines", new_lines)
     return transaction
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One transaction for ``post_many``; the fields mean what ``post``'s arguments mean."""
+
+    idempotency_key: str
+    kind: str
+    lines: Sequence[Line]
+    memo: str = ""
+    ref_type: str | None = None
+    ref_id: int | None = None
+
+
+def post_many(postings: Sequence[Posting]) -> list[int]:
+    """Record many transactions set-based (a few statements for the whole batch);
+    the ids of the transactions, in order. All or nothing: one refused posting raises
+    and nothing of the batch is written. Postings apply in order (a later one may
+    spend what an earlier one brought in); a key already recorded with the same lines
+    is a retry and returns the first transaction's id. Does not commit.
+    """
+    requested = [_validated(p.idempotency_key, p.kind, p.lines, p.memo, p.ref_type) for p in postings]
+    keys = [posting.idempotency_key for posting in postings]
+    if len(set(keys)) != len(keys):
+        raise ValidationError("Each posting in a batch needs its own idempotency key.")
+    if not postings:
+        return []
+    accounts = _lock_accounts(account_id for lines in requested for account_id, _ in lines)
+    existing = {
+        transaction.idempotency_key: transaction
+        for transaction in db.session.scalars(
+            select(LedgerTransaction).where(LedgerTransaction.idempotency_key.in_(keys))
+            .options(selectinload(LedgerTransaction.lines))
+        )
+    }
+    balances = {account_id: account.balance_cents for account_id, account in accounts.items()}
+    fresh = []  # (index, posting, lines) still to write
+    for index, (posting, lines) in enumerate(zip(postings, requested, strict=True)):
+        if posting.idempotency_key in existing:
+            _same_or_conflict(existing[posting.idempotency_key], posting.kind, lines)
+            continue
+        for account_id, change in _balance_changes(lines, accounts, balances).items():
+            balances[account_id] += change
+        fresh.append((index, posting, lines))
+
+    ids = [existing[key].id if key in existing else None for key in keys]
+    if fresh:
+        table = LedgerTransaction.__table__
+        now = utcnow()
+        with db.session.begin_nested():  # a key taken meanwhile undoes the whole batch
+            inserted = dict(db.session.execute(
+                _dialect_insert(table).values([
+                    {"idempotency_key": p.idempotency_key, "kind": p.kind, "memo": p.memo,
+                     "ref_type": p.ref_type, "ref_id": p.ref_id, "created_at": now}
+                    for _, p, _ in fresh
+                ]).on_conflict_do_nothing().returning(table.c.idempotency_key, table.c.id)
+            ).all())
+            if len(inserted) != len(fresh):
+                raise ConflictError("Some of these ledger keys were just used for other transactions.")
+        db.session.execute(insert(LedgerLine.__table__), [
+            {"transaction_id": inserted[p.idempotency_key], "account_id": account_id,
+             "currency": accounts[account_id].currency, "amount_cents": amount}
+            for _, p, lines in fresh for account_id, amount in lines
+        ])
+        accounts_table = LedgerAccount.__table__
+        changed = [{"account_id": account_id, "change": balance - accounts[account_id].balance_cents}
+                   for account_id, balance in balances.items() if balance != accounts[account_id].balance_cents]
+        if changed:
+            db.session.execute(
+                update(accounts_table).where(accounts_table.c.id == bindparam("account_id"))
+                .values(balance_cents=accounts_table.c.balance_cents + bindparam("change")),
+                changed,
+            )
+        for account in accounts.values():  # ORM copies now lag the table
+            db.session.expire(account, ["balance_cents"])
+        for index, posting, _ in fresh:
+            ids[index] = inserted[posting.idempotency_key]
+    return ids
 
 
 def reverse(transaction: LedgerTransaction, idempotency_key: str, memo: str = "") -> LedgerTransaction:
@@ -277,33 +366,36 @@ def recomputed_balance(account: LedgerAccount | int) -> int:
 
 
 def check_integrity() -> list[str]:
-    """Every broken ledger invariant found in the rows, as sentences (empty: all good)."""
-    problems = []
-    unbalanced = db.session.execute(
-        select(LedgerLine.transaction_id, LedgerLine.currency, func.sum(LedgerLine.amount_cents))
-        .group_by(LedgerLine.transaction_id, LedgerLine.currency)
-        .having(func.sum(LedgerLine.amount_cents) != 0)
-    )
-    problems += [f"transaction {tx} is off by {total} {currency}" for tx, currency, total in unbalanced]
+    """Every broken ledger invariant found in the rows, as sentences (empty: all good).
+
+    One statement (four checks in a UNION ALL), so it is cheap enough to run often.
+    """
+    def row(check: int, subject, detail, first, second):
+        return (literal(check).label("check"), cast(subject, BigInteger).label("subject"),
+                cast(detail, String).label("detail"), cast(first, BigInteger).label("first"),
+                cast(second, BigInteger).label("second"))
+
+    total = func.sum(LedgerLine.amount_cents)
+    unbalanced = (select(*row(1, LedgerLine.transaction_id, LedgerLine.currency, total, 0))
+                  .group_by(LedgerLine.transaction_id, LedgerLine.currency).having(total != 0))
     line_counts = (select(LedgerLine.transaction_id, func.count().label("n"))
                    .group_by(LedgerLine.transaction_id).subquery())
-    thin = db.session.execute(
-        select(LedgerTransaction.id, func.coalesce(line_counts.c.n, 0))
-        .outerjoin(line_counts, line_counts.c.transaction_id == LedgerTransaction.id)
-        .where(func.coalesce(line_counts.c.n, 0) < 2)
-    )
-    problems += [f"transaction {tx} has {n} line(s)" for tx, n in thin]
-    sums = (select(LedgerLine.account_id, func.sum(LedgerLine.amount_cents).label("total"))
-            .group_by(LedgerLine.account_id).subquery())
-    drifted = db.session.execute(
-        select(LedgerAccount.id, LedgerAccount.balance_cents, func.coalesce(sums.c.total, 0))
-        .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
-        .where(LedgerAccount.balance_cents != func.coalesce(sums.c.total, 0))
-    )
-    problems += [f"account {acc} stores {stored} but its lines sum to {total}" for acc, stored, total in drifted]
-    negative = db.session.execute(
-        select(LedgerAccount.id, LedgerAccount.purpose, LedgerAccount.balance_cents)
-        .where(LedgerAccount.balance_cents < 0, LedgerAccount.may_go_negative.is_(False))
-    )
-    problems += [f"account {acc} ({purpose}) is negative: {cents}" for acc, purpose, cents in negative]
-    return problems
+    n_lines = func.coalesce(line_counts.c.n, 0)
+    thin = (select(*row(2, LedgerTransaction.id, "", n_lines, 0))
+            .outerjoin(line_counts, line_counts.c.transaction_id == LedgerTransaction.id).where(n_lines < 2))
+    sums = select(LedgerLine.account_id, total.label("total")).group_by(LedgerLine.account_id).subquery()
+    summed = func.coalesce(sums.c.total, 0)
+    drifted = (select(*row(3, LedgerAccount.id, "", LedgerAccount.balance_cents, summed))
+               .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
+               .where(LedgerAccount.balance_cents != summed))
+    negative = (select(*row(4, LedgerAccount.id, LedgerAccount.purpose, LedgerAccount.balance_cents, 0))
+                .where(LedgerAccount.balance_cents < 0, LedgerAccount.may_go_negative.is_(False)))
+    found = union_all(unbalanced, thin, drifted, negative).subquery()
+    sentences = {
+        1: "transaction {subject} is off by {first} {detail}",
+        2: "transaction {subject} has {first} line(s)",
+        3: "account {subject} stores {first} but its lines sum to {second}",
+        4: "account {subject} ({detail}) is negative: {first}",
+    }
+    rows = db.session.execute(select(found).order_by(found.c.check, found.c.subject)).mappings()
+    return [sentences[r["check"]].format(**r) for r in rows]

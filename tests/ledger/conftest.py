@@ -4,6 +4,7 @@ and a second app with a pool wide enough for one connection per thread."""
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 
@@ -49,3 +50,33 @@ def wide_app(app):
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+def run_together(application, count: int, work) -> list:
+    """Run ``work(i)`` in ``count`` threads at once, each in its own app context (own
+    session, own connection), committing after it; each result is a value or the
+    exception raised."""
+    from app.extensions import db
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def runner(i: int) -> None:
+        with application.app_context():
+            barrier.wait()
+            try:
+                results[i] = work(i)
+                db.session.commit()
+            except Exception as error:  # the test inspects what each thread got
+                db.session.rollback()
+                results[i] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (lock wait?)"
+    return results

@@ -4,7 +4,6 @@ transaction per idempotency key, no deadlock whatever order lines are given in."
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -14,34 +13,7 @@ from app.extensions import db as database
 from app.ledger import service as ledger
 from app.ledger.models import LedgerTransaction
 from app.ledger.service import InsufficientFundsError, Line
-from tests.ledger.conftest import fund_escrow
-
-
-def run_together(application, count: int, work) -> list:
-    """Run ``work(i)`` in ``count`` threads at once, each in its own app context
-    (own session, own connection); each result is a value or the exception raised."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(i: int) -> None:
-        with application.app_context():
-            barrier.wait()
-            try:
-                results[i] = work(i)
-                database.session.commit()
-            except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-                database.session.rollback()
-                results[i] = error
-            finally:
-                database.session.remove()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (lock wait?)"
-    return results
+from tests.ledger.conftest import fund_escrow, run_together
 
 
 def test_fifty_spends_of_100_from_2000_exactly_twenty_succeed(db, wide_app):
