@@ -11,7 +11,8 @@ BENCH_DATABASE_URL or TEST_DATABASE_URL, migrates it, and measures, single-threa
 - bare INSERT: one single-row INSERT into a plain table per COMMIT (and per 100 rows);
 - raw SQL posting: the same rows ``post()`` writes (1 transaction, 2 lines, 2 balance
   updates, row locks), as hand-written SQL without the ORM or the service's checks;
-- ``ledger.service.post()``: 2 lines each, through the ORM, COMMIT per posting and per 100.
+- ``ledger.service.post()``: 2 lines each, through the ORM, COMMIT per posting and per 100;
+- ``ledger.service.post_many()``: batches of 100 such postings, set-based, COMMIT per batch.
 Postings rotate over 50 escrows -> 500 clipper accounts, so no account is hot.
 """
 
@@ -45,20 +46,25 @@ def fresh_database() -> str:
     return url.set(database="contentflow_bench").render_as_string(hide_password=False)
 
 
-def timed(seconds: float, batch: int, one_batch) -> float:
-    """Run ``one_batch(n)`` (which does ``batch`` postings) until ``seconds`` pass; postings/s."""
-    count, started = 0, time.perf_counter()
-    for n in itertools.count():
-        one_batch(n)
-        count += batch
-        if time.perf_counter() - started >= seconds:
-            return count / (time.perf_counter() - started)
-    raise AssertionError("unreachable")
+def measure(operations: list[tuple[str, int, object]], seconds: float, rounds: int) -> dict[str, float]:
+    """Postings/s per operation. Operations take turns (``rounds`` slices of ``seconds``
+    each), so a noisy neighbour on the machine slows them all alike."""
+    done = dict.fromkeys((name for name, _, _ in operations), 0)
+    spent = dict.fromkeys(done, 0.0)
+    for n in range(rounds):
+        for name, batch, one_batch in operations:
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds / rounds:
+                one_batch(n)
+                done[name] += batch
+            spent[name] += time.perf_counter() - started
+    return {name: done[name] / spent[name] for name in done}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=6.0, help="time per operation, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     url = fresh_database()
@@ -68,7 +74,7 @@ def main() -> None:
     from app import create_app
     from app.extensions import db
     from app.ledger import service as ledger
-    from app.ledger.service import Line
+    from app.ledger.service import Line, Posting
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench" * 8, "REDIS_URL": None})
     with app.app_context():
@@ -129,28 +135,37 @@ def main() -> None:
                 raw_posting()
             connection.commit()
 
-        results = [
-            ("bare INSERT, commit each", timed(args.seconds, 1, bare)),
-            ("bare INSERT, commit per 100", timed(args.seconds, 100, bare_100)),
-            ("raw SQL posting, commit each", timed(args.seconds, 1, raw_commit)),
-            ("raw SQL posting, commit per 100", timed(args.seconds, 100, raw_100)),
-        ]
+        def post_many_100(n):
+            batch = []
+            for _ in range(100):
+                k = next(keys)
+                batch.append(Posting(f"bench-{k}", "earning",
+                                     [Line(escrows[k % ESCROWS], -1), Line(clippers[k % CLIPPERS], 1)]))
+            ledger.post_many(batch)
+            db.session.commit()
+
+        rates = measure([
+            ("bare INSERT, commit each", 1, bare),
+            ("bare INSERT, commit per 100", 100, bare_100),
+            ("raw SQL posting, commit each", 1, raw_commit),
+            ("raw SQL posting, commit per 100", 100, raw_100),
+            ("ledger.post(), commit each", 1, post_commit),
+            ("ledger.post(), commit per 100", 100, post_100),
+            ("ledger.post_many(100), commit each", 100, post_many_100),
+        ], args.seconds, args.rounds)
         cursor.close()
         connection.close()
-        results += [
-            ("ledger.post(), commit each", timed(args.seconds, 1, post_commit)),
-            ("ledger.post(), commit per 100", timed(args.seconds, 100, post_100)),
-        ]
         problems = ledger.check_integrity()
+        postings = db.session.scalar(text("SELECT count(*) FROM ledger_transactions"))
         db.session.remove()
         db.engine.dispose()
 
     assert problems == [], problems
-    baseline = results[0][1]
-    print(f"{'operation':34} {'per s':>8} {'cost vs bare INSERT':>20}")
-    for name, rate in results:
-        print(f"{name:34} {rate:8.0f} {baseline / rate:19.1f}x")
-    print("integrity check after the run: ok")
+    baseline = rates["bare INSERT, commit each"]
+    print(f"{'operation':36} {'postings/s':>10} {'vs bare INSERT':>15}")
+    for name, rate in rates.items():
+        print(f"{name:36} {rate:10.0f} {rate / baseline:14.2f}x")
+    print(f"check_integrity() over {postings} transactions afterwards: ok")
 
 
 if __name__ == "__main__":

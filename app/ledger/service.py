@@ -26,14 +26,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, String, bindparam, cast, func, insert, literal, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, String, cast, func, literal, select, union_all
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
 from app.errors import ConflictError, DomainError, ValidationError
 from app.extensions import db
+from app.ledger.batch import add_to_balances, dialect_insert, write_lines, write_transactions
 from app.ledger.models import (
     OWNER_TYPES,
     PLATFORM_OWNER_ID,
@@ -81,11 +81,6 @@ class Line:
 
 # -- accounts ---------------------------------------------------------------------------
 
-def _dialect_insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 def get_account(owner_type: str, owner_id: int | None, purpose: str, currency: str) -> LedgerAccount:
     """The account for this owner, purpose and currency, created on first use (race-safe)."""
     spec = PURPOSES.get(purpose)
@@ -107,7 +102,7 @@ def get_account(owner_type: str, owner_id: int | None, purpose: str, currency: s
     account = db.session.scalar(select(LedgerAccount).where(*identity))
     if account is None:
         db.session.execute(
-            _dialect_insert(LedgerAccount)
+            dialect_insert(LedgerAccount)
             .values(owner_type=owner_type, owner_id=owner_id, purpose=purpose, currency=currency,
                     balance_cents=0, may_go_negative=spec.may_go_negative)
             .on_conflict_do_nothing()
@@ -230,7 +225,7 @@ def post(idempotency_key: str, kind: str, lines: Sequence[Line], *, memo: str = 
     changes = _balance_changes(requested, accounts, {i: a.balance_cents for i, a in accounts.items()})
 
     transaction = db.session.scalar(
-        _dialect_insert(LedgerTransaction)
+        dialect_insert(LedgerTransaction)
         .values(idempotency_key=idempotency_key, kind=kind, memo=memo, ref_type=ref_type, ref_id=ref_id,
                 reversal_of_id=reversal_of_id, created_at=utcnow())
         .on_conflict_do_nothing()
@@ -300,32 +295,15 @@ def post_many(postings: Sequence[Posting]) -> list[int]:
 
     ids = [existing[key].id if key in existing else None for key in keys]
     if fresh:
-        table = LedgerTransaction.__table__
-        now = utcnow()
+        changes = {account_id: balance - accounts[account_id].balance_cents
+                   for account_id, balance in balances.items() if balance != accounts[account_id].balance_cents}
         with db.session.begin_nested():  # a key taken meanwhile undoes the whole batch
-            inserted = dict(db.session.execute(
-                _dialect_insert(table).values([
-                    {"idempotency_key": p.idempotency_key, "kind": p.kind, "memo": p.memo,
-                     "ref_type": p.ref_type, "ref_id": p.ref_id, "created_at": now}
-                    for _, p, _ in fresh
-                ]).on_conflict_do_nothing().returning(table.c.idempotency_key, table.c.id)
-            ).all())
+            inserted = write_transactions([posting for _, posting, _ in fresh], utcnow())
             if len(inserted) != len(fresh):
                 raise ConflictError("Some of these ledger keys were just used for other transactions.")
-        db.session.execute(insert(LedgerLine.__table__), [
-            {"transaction_id": inserted[p.idempotency_key], "account_id": account_id,
-             "currency": accounts[account_id].currency, "amount_cents": amount}
-            for _, p, lines in fresh for account_id, amount in lines
-        ])
-        accounts_table = LedgerAccount.__table__
-        changed = [{"account_id": account_id, "change": balance - accounts[account_id].balance_cents}
-                   for account_id, balance in balances.items() if balance != accounts[account_id].balance_cents]
-        if changed:
-            db.session.execute(
-                update(accounts_table).where(accounts_table.c.id == bindparam("account_id"))
-                .values(balance_cents=accounts_table.c.balance_cents + bindparam("change")),
-                changed,
-            )
+        write_lines([(inserted[posting.idempotency_key], account_id, accounts[account_id].currency, amount)
+                     for _, posting, lines in fresh for account_id, amount in lines])
+        add_to_balances(changes)
         for account in accounts.values():  # ORM copies now lag the table
             db.session.expire(account, ["balance_cents"])
         for index, posting, _ in fresh:

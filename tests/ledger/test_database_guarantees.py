@@ -1,7 +1,7 @@
 """What the database itself refuses, whatever code writes to it (raw SQL on purpose):
 unbalanced or thin transactions at COMMIT, edits and deletes of ledger rows,
 a negative balance where the purpose forbids it, a line in another currency than
-its account. Plus the same append-only triggers on SQLite (embedded mode)."""
+its account. Plus the append-only triggers and both posting paths on SQLite (embedded mode)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.ledger import service as ledger
-from app.ledger.service import Line
+from app.ledger.service import InsufficientFundsError, Line, Posting
 from tests.conftest import DATABASE_URL, TEST_CONFIG, _truncate_all
 from tests.ledger.conftest import fund_escrow, ledger_row_counts
 
@@ -113,13 +113,20 @@ def test_sqlite_refuses_edits_and_deletes_too(tmp_path):
         ledger.post("fund-1", "funding", [Line(clearing, -500), Line(escrow, 500)])
         db.session.commit()
         assert ledger.post("fund-1", "funding", [Line(clearing, -500), Line(escrow, 500)]).id == 1
+        pending = ledger.get_account("user", 1, "clipper_pending", "USD")
+        batch = [Posting(f"earn-{i}", "earning", [Line(escrow, -100), Line(pending, 100)]) for i in range(3)]
+        assert ledger.post_many(batch) == [2, 3, 4]
+        db.session.commit()
+        assert ledger.post_many(batch) == [2, 3, 4]
+        with pytest.raises(InsufficientFundsError):
+            ledger.post_many([Posting("too-much", "earning", [Line(escrow, -201), Line(pending, 201)])])
         for statement in ("UPDATE ledger_lines SET amount_cents = 1", "DELETE FROM ledger_lines",
                           "UPDATE ledger_transactions SET memo = 'x'", "DELETE FROM ledger_transactions",
                           "DELETE FROM ledger_accounts", "UPDATE ledger_accounts SET currency = 'EUR'"):
             with pytest.raises(DBAPIError, match="append-only|refused|only balance_cents"):
                 db.session.execute(text(statement))
             db.session.rollback()
-        assert [ledger.balance(escrow), ledger.balance(clearing)] == [500, -500]
+        assert [ledger.balance(escrow), ledger.balance(pending), ledger.balance(clearing)] == [200, 300, -500]
         assert ledger.check_integrity() == []
         db.session.remove()
         db.engine.dispose()
