@@ -1,21 +1,26 @@
-"""Ledger service: the only writer of ledger rows.
+"""Ledger service: the only writer of ledger rows (``post``, ``post_many``, ``reverse``).
 
 Invariants (sign convention in ``app.ledger.models``: a line adds to its account):
-- ``post`` never commits: it writes inside the caller's database transaction and
-  flushes, so a caller's business rows and its ledger postings commit together;
+- nothing here commits: postings are written inside the caller's database
+  transaction (and flushed), so a caller's business rows and its ledger postings
+  commit together, once;
 - a posting that breaks a rule raises before writing anything: fewer than two
   lines, a non-int or zero or absurd amount, an unknown account, lines that do
   not sum to zero per currency (``ValidationError``), or an account that may not
-  go negative ending below zero (``InsufficientFundsError``);
+  go negative ending below zero (``InsufficientFundsError``); ``post_many`` is all
+  or nothing in the same way;
 - the accounts a posting touches are locked with ``SELECT ... FOR NO KEY UPDATE``
   in id order before their balances are read, so concurrent postings serialise
   per account (no overspend: the check is on the locked, current balance) and
   cannot deadlock on each other (every writer locks in the same order);
 - one transaction per idempotency key: a retry (also a concurrent one) returns
-  the first transaction; a retry with different lines raises ``ConflictError``.
-  The key is checked after taking the locks, so a concurrent twin touching the
-  same accounts has committed by then; a twin touching other accounts is caught
-  by ``INSERT ... ON CONFLICT DO NOTHING`` (no savepoint needed) and re-read;
+  the first transaction; a retry with another kind or other lines raises
+  ``ConflictError`` (memo and reference are not compared). The key is checked
+  after taking the locks, so a concurrent twin touching the same accounts has
+  committed by then; a twin touching other accounts is caught by
+  ``INSERT ... ON CONFLICT DO NOTHING`` and re-read (no SAVEPOINT for a single
+  posting; ``post_many`` wraps its one INSERT in one to stay all or nothing);
+- a transaction is reversed at most once (unique ``reversal_of_id``);
 - ``balance_cents`` always equals the sum of the account's lines
   (``check_integrity`` verifies this, and everything else, from the rows).
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import BigInteger, String, cast, func, literal, select, union_all
 from sqlalchemy.orm import selectinload
@@ -175,13 +181,15 @@ def _same_or_conflict(existing: LedgerTransaction, kind: str, requested: list[tu
     return existing
 
 
-def _validated(idempotency_key, kind, lines, memo, ref_type) -> list[tuple[int, int]]:
+def _validated(idempotency_key, kind, lines, memo, ref_type, ref_id) -> list[tuple[int, int]]:
     """The posting's (account_id, amount_cents) pairs, after checking everything but the accounts."""
     _check_text(idempotency_key, "idempotency key", MAX_KEY_LENGTH, required=True)
     _check_text(kind, "kind", MAX_KIND_LENGTH, required=True)
     _check_text(memo, "memo", MAX_MEMO_LENGTH, required=False)
     if ref_type is not None:
         _check_text(ref_type, "reference type", MAX_KIND_LENGTH, required=True)
+    if ref_id is not None and (isinstance(ref_id, bool) or not isinstance(ref_id, int)):
+        raise ValidationError("A ledger reference id is an integer.")
     return _requested_lines(lines)
 
 
@@ -211,7 +219,7 @@ def post(idempotency_key: str, kind: str, lines: Sequence[Line], *, memo: str = 
 
     Runs in the caller's database transaction and does not commit.
     """
-    requested = _validated(idempotency_key, kind, lines, memo, ref_type)
+    requested = _validated(idempotency_key, kind, lines, memo, ref_type, ref_id)
     accounts = _lock_accounts(account_id for account_id, _ in requested)
     existing = _transaction_by_key(idempotency_key)
     if existing is not None:
@@ -269,7 +277,7 @@ def post_many(postings: Sequence[Posting]) -> list[int]:
     spend what an earlier one brought in); a key already recorded with the same lines
     is a retry and returns the first transaction's id. Does not commit.
     """
-    requested = [_validated(p.idempotency_key, p.kind, p.lines, p.memo, p.ref_type) for p in postings]
+    requested = [_validated(p.idempotency_key, p.kind, p.lines, p.memo, p.ref_type, p.ref_id) for p in postings]
     keys = [posting.idempotency_key for posting in postings]
     if len(set(keys)) != len(keys):
         raise ValidationError("Each posting in a batch needs its own idempotency key.")
@@ -343,11 +351,17 @@ def recomputed_balance(account: LedgerAccount | int) -> int:
     )
 
 
-def check_integrity() -> list[str]:
-    """Every broken ledger invariant found in the rows, as sentences (empty: all good).
+_INTEGRITY_SENTENCES = {
+    1: "transaction {subject} is off by {first} {detail}",
+    2: "transaction {subject} has {first} line(s)",
+    3: "account {subject} stores {first} but its lines sum to {second}",
+    4: "account {subject} ({detail}) is negative: {first}",
+}
 
-    One statement (four checks in a UNION ALL), so it is cheap enough to run often.
-    """
+
+@cache
+def _integrity_query():
+    """The four checks as one UNION ALL statement (built once: building it costs more than running it)."""
     def row(check: int, subject, detail, first, second):
         return (literal(check).label("check"), cast(subject, BigInteger).label("subject"),
                 cast(detail, String).label("detail"), cast(first, BigInteger).label("first"),
@@ -369,11 +383,12 @@ def check_integrity() -> list[str]:
     negative = (select(*row(4, LedgerAccount.id, LedgerAccount.purpose, LedgerAccount.balance_cents, 0))
                 .where(LedgerAccount.balance_cents < 0, LedgerAccount.may_go_negative.is_(False)))
     found = union_all(unbalanced, thin, drifted, negative).subquery()
-    sentences = {
-        1: "transaction {subject} is off by {first} {detail}",
-        2: "transaction {subject} has {first} line(s)",
-        3: "account {subject} stores {first} but its lines sum to {second}",
-        4: "account {subject} ({detail}) is negative: {first}",
-    }
-    rows = db.session.execute(select(found).order_by(found.c.check, found.c.subject)).mappings()
-    return [sentences[r["check"]].format(**r) for r in rows]
+    return select(found).order_by(found.c.check, found.c.subject)
+
+
+def check_integrity() -> list[str]:
+    """Every broken ledger invariant found in the rows, as sentences (empty: all good):
+    transactions off balance per currency or with fewer than two lines, running totals
+    that differ from the sums of lines, accounts below zero that may not be. One statement."""
+    rows = db.session.execute(_integrity_query()).mappings()
+    return [_INTEGRITY_SENTENCES[r["check"]].format(**r) for r in rows]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.errors import ConflictError
 from app.extensions import db as database
 from app.ledger import service as ledger
-from app.ledger.models import LedgerTransaction
+from app.ledger.models import LedgerAccount, LedgerTransaction
 from app.ledger.service import InsufficientFundsError, Line
 from tests.ledger.conftest import fund_escrow, run_together
 
@@ -86,3 +86,12 @@ def test_postings_across_two_accounts_in_opposite_orders_never_deadlock(db, wide
     net_to_b = sum(10 * (i + 1) * (1 if i % 2 == 0 else -1) for i in range(20))
     assert (ledger.balance(a_id), ledger.balance(b_id)) == (10_000 - net_to_b, 10_000 + net_to_b)
     assert ledger.check_integrity() == []
+
+
+def test_get_account_raced_by_twenty_threads_creates_one_row(db, wide_app):
+    def get(_i):
+        return ledger.get_account("user", 77, "clipper_available", "EUR").id
+
+    results = run_together(wide_app, 20, get)
+    assert len(set(results)) == 1 and isinstance(results[0], int), results
+    assert db.session.scalar(select(func.count()).select_from(LedgerAccount)) == 1

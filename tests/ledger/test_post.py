@@ -115,6 +115,18 @@ def test_post_refuses_bad_keys_kinds_and_memos(db, key, kind, memo, message):
         ledger.post(key, kind, [Line(escrow, -1), Line(pending, 1)], memo=memo)
 
 
+@pytest.mark.parametrize("ref_type, ref_id, message", [
+    ("", 1, "reference type"),
+    ("submission", "42", "reference id is an integer"),
+    ("submission", 4.2, "reference id is an integer"),
+])
+def test_post_refuses_bad_references(db, ref_type, ref_id, message):
+    escrow = fund_escrow(1, 1_000)
+    pending = ledger.get_account("user", 3, "clipper_pending", "USD")
+    with pytest.raises(ValidationError, match=message):
+        ledger.post(new_key(), "earning", [Line(escrow, -1), Line(pending, 1)], ref_type=ref_type, ref_id=ref_id)
+
+
 def test_insufficient_funds_error_names_the_account_and_amounts(db):
     escrow = fund_escrow(1, 250)
     available = ledger.get_account("user", 3, "clipper_available", "USD")
