@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import jobs
+    from app import jobs, money
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate, oauth
     from app.observability import register_request_hooks
     from app.security import register_security_headers
@@ -52,10 +52,12 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     oauth.init_app(app)
     jobs.init_app(app)
+    money.init_app(app)  # the `money` Jinja filter
     register_request_hooks(app)
     register_security_headers(app)
 
     import app.accounts.models  # noqa: F401  (register models with the metadata)
+    import app.ledger.models  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")
