@@ -14,7 +14,7 @@ Sign convention — "a line adds to its account's balance":
   ``may_go_negative`` is False), checked in ``ledger.service.post`` under
   ``SELECT ... FOR UPDATE`` and by a CHECK constraint as a backstop.
 
-Invariants (enforced by the database on PostgreSQL, see migration 0002_ledger):
+Invariants (enforced by the database on PostgreSQL, see migration 0003_ledger):
 - ``ledger_lines`` and ``ledger_transactions`` are append-only (UPDATE/DELETE
   refused by triggers; also on SQLite); corrections are reversing transactions;
 - each transaction's lines sum to zero per currency and it has >= 2 lines
