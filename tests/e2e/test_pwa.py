@@ -227,8 +227,8 @@ def test_sign_in_and_sign_out(page, live_server, db):
     form.get_by_label("Password").fill(password)
     form.get_by_role("button", name="Sign in").click()
 
-    page.wait_for_url(base + "/home")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Clip Tester")
+    page.wait_for_url(base + "/campaigns")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Campaigns")
     sign_out = page.get_by_role("button", name="Sign out")
     expect(sign_out).to_be_visible()
 
@@ -237,7 +237,7 @@ def test_sign_in_and_sign_out(page, live_server, db):
     page.wait_for_url(base + "/")
     expect(page.locator("#flash")).to_have_text("You are signed out.")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
-    page.goto(base + "/home")
+    page.goto(base + "/campaigns")
     expect(page).to_have_url(re.compile(r"/login\?next="))
 
 
