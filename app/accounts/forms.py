@@ -13,6 +13,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, StopValidation
 
 from app.accounts.countries import COUNTRY_CHOICES
@@ -35,10 +36,12 @@ def plain_text(form, field):
 def email_address(form, field):
     value = field.data or ""
     try:
-        result = validate_email(value, check_deliverability=False)
+        # ASCII only: Flask-Mail/smtplib cannot send to an internationalised mailbox
+        # (no SMTPUTF8), so such an account would never receive its code.
+        result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise StopValidation(f"Enter a valid email address ({exc}).") from exc
-    field.data = result.normalized.lower()
+    field.data = result.ascii_email.lower()  # an IDN domain in its ASCII (punycode) form, which SMTP can send to
 
 
 def phone_number(region_field: str | None = None):
@@ -104,12 +107,14 @@ class ClipperSignupForm(FlaskForm):
                                validators=[DataRequired(), Length(max=80), plain_text])
     handle = StringField("Social handle", filters=[_strip, lambda v: v.lstrip("@") if v else v],
                          validators=[DataRequired(), Length(max=30), HANDLE])
-    country = SelectField("Country", choices=[("", "Choose your country"), *COUNTRY_CHOICES],
+    country = SelectField("Country", choices=[SelectChoice("", "Choose your country"),
+                                              *(SelectChoice(code, name) for code, name in COUNTRY_CHOICES)],
                           validators=[DataRequired("Choose your country.")], validate_choice=True)
     email = _email_field()
     phone = TelField("Mobile number (optional)", filters=[_strip],
                      validators=[Optional(), Length(max=32), phone_number("country")])
-    channel = RadioField("Send my code by", choices=[("email", "Email"), ("sms", "Text message")],
+    channel = RadioField("Send my code by",
+                         choices=[SelectChoice("email", "Email"), SelectChoice("sms", "Text message")],
                          default="email", validators=[InputRequired()])
     password = _password_field()
 

@@ -25,6 +25,7 @@ from app.accounts.forms import (
 )
 from app.accounts.ratelimits import CODE_SENDS, CODE_SENDS_AFTER_FAILURE, FAILED_LOGINS, Key, RateLimitedError
 from app.core.navigation import ROLE_HOME
+from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import limiter, login_manager
 from app.htmx import hx_redirect, render
@@ -204,8 +205,9 @@ def mask(destination: str) -> str:
 
 def _verify_context(form=None):
     row = otp.latest_code(current_user.id, "signup")
+    live = row is not None and row.used_at is None and row.attempts < otp.MAX_ATTEMPTS and row.expires_at > utcnow()
     return {"form": form or VerifyForm(), "code": row, "destination": mask(row.destination) if row else None,
-            "can_sms": bool(current_user.phone)}
+            "can_sms": bool(current_user.phone), "live": live}
 
 
 @bp.route("/verify", methods=["GET", "POST"])

@@ -122,3 +122,17 @@ def test_the_code_page_polls_while_the_code_is_on_its_way(app, client):
     html = client.get("/verify").get_data(as_text=True)
     assert 'data-delivery="queued"' in html
     assert re.search(r'hx-get="/verify/status" hx-trigger="every 2s"', html)
+
+
+def test_the_code_page_says_when_the_code_is_dead(app, client):
+    from datetime import timedelta
+
+    from app.extensions import db
+
+    signup(client, "brand")
+    with app.app_context():
+        row = db.session.scalar(select(OneTimeCode))
+        row.expires_at = row.created_at - timedelta(seconds=1)
+        db.session.commit()
+    html = client.get("/verify").get_data(as_text=True)
+    assert 'data-delivery="dead"' in html and "every 2s" not in html
