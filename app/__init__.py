@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.profile_routes import bp as profile_bp
     from app.accounts.routes import bp as accounts_bp
     from app.accounts.staff_routes import bp as staff_auth_bp
+    from app.accounts.step_up import bp as step_up_bp
     from app.campaigns.routes import bp as campaigns_bp
     from app.core.navigation import items_for
     from app.core.routes import bp as core_bp
@@ -88,7 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(storage_bp)
-    for domain_bp in (profile_bp, staff_auth_bp, campaigns_bp, tracking_bp, payouts_bp):
+    for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, tracking_bp, payouts_bp):
         app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for

@@ -1,7 +1,8 @@
 """Profile page: display name, email and phone (each re-verified by a code), password.
 
-Invariants: a new email or phone is stored only after a code sent to it comes
-back; a password change ends every other session and keeps this one (the
+Invariants: changing the email or phone needs a fresh step-up code sent to the
+current one (``step_up``), and the new one is stored only after a code sent to
+it comes back; a password change ends every other session and keeps this one (the
 cookie is re-issued with the new token); each section is its own form and
 htmx fragment, and works without JavaScript.
 """
@@ -15,6 +16,7 @@ from app.accounts import ratelimits, service
 from app.accounts.forms import ChangeEmailForm, ChangePasswordForm, ChangePhoneForm, ConfirmChangeForm, DisplayNameForm
 from app.accounts.ratelimits import CODE_SENDS, Key
 from app.accounts.routes import attach_error, client_ip, mask
+from app.accounts.step_up import step_up_required
 from app.errors import DomainError
 from app.htmx import hx_redirect, render
 
@@ -64,6 +66,7 @@ def _region() -> str | None:
 
 @bp.route("/<kind>", methods=["POST"])
 @login_required
+@step_up_required(return_to="profile.show")
 def request_change(kind: str):
     if kind not in CHANGES:
         return hx_redirect(url_for("profile.show"))
@@ -74,8 +77,8 @@ def request_change(kind: str):
         return _section(block, 422, **{f"{kind}_form": form})
     value = form.data[kind]
     try:
-        ratelimits.enforce(CODE_SENDS, "otp", [Key("account", str(current_user.id)), Key("ip", client_ip()),
-                                               Key(kind, value)], "You asked for codes too often.")
+        keys = [Key("account", str(current_user.id)), Key("ip", client_ip()), Key(kind, value)]
+        ratelimits.enforce(CODE_SENDS, f"otp-{kind}-change", keys, "You asked for codes too often.")
         if kind == "email":
             service.request_email_change(current_user.id, value)
         else:

@@ -18,7 +18,8 @@ from limits import parse_many
 from app.errors import DomainError
 from app.extensions import limiter
 
-# Sending a code (first send and resends): once a minute and 5 an hour, per key.
+# Sending a code (first send and resends): once a minute and 5 an hour, per key, counted
+# per purpose (scope "otp-signup", "otp-reset", "otp-step-up", "otp-email-change", ...).
 CODE_SENDS = "1 per minute;5 per hour"
 # Switching channel after a failed delivery: no minute wait, same hourly budget.
 CODE_SENDS_AFTER_FAILURE = "5 per hour"

@@ -161,7 +161,7 @@ def _signup(role: str):
         channel = data.pop("channel", "email")
         send_keys = [Key("ip", client_ip())] + ([Key("phone", data.get("phone"))] if channel == "sms" else [])
         try:
-            ratelimits.check(CODE_SENDS, "otp", send_keys, "Too many codes were sent.")
+            ratelimits.check(CODE_SENDS, "otp-signup", send_keys, "Too many codes were sent.")
             user = service.sign_up(role=role, channel=channel, **data)
         except RateLimitedError as exc:
             form.form_errors.append(exc.message)
@@ -169,7 +169,7 @@ def _signup(role: str):
         except DomainError as exc:
             attach_error(form, exc)
             return render(template, block="form", status=exc.status_code, form=form)
-        ratelimits.hit(CODE_SENDS, "otp", [*send_keys, Key("account", str(user.id))])
+        ratelimits.hit(CODE_SENDS, "otp-signup", [*send_keys, Key("account", str(user.id))])
         login_user(user)
         return hx_redirect(url_for("accounts.verify"))
     return render(template, block="form", status=status, form=form)
@@ -249,7 +249,7 @@ def resend_code():
     previous = otp.latest_code(current_user.id, "signup")
     switching = previous is not None and previous.delivery_status == "failed" and previous.channel != channel
     try:
-        ratelimits.enforce(CODE_SENDS_AFTER_FAILURE if switching else CODE_SENDS, "otp", keys,
+        ratelimits.enforce(CODE_SENDS_AFTER_FAILURE if switching else CODE_SENDS, "otp-signup", keys,
                            "You asked for codes too often.")
         service.send_code_again(current_user.id, "signup", channel)
     except DomainError as exc:

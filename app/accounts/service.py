@@ -242,6 +242,21 @@ def pending_change(user_id: int, purpose: str) -> OneTimeCode | None:
     return row
 
 
+def start_step_up(user_id: int, channel: str = "email") -> OneTimeCode:
+    """Send a "login" code to the account's own email (or phone) before a sensitive change."""
+    user = get_user(user_id)
+    if channel == "sms" and not user.phone:
+        raise ValidationError("Add a mobile number to get codes by text message.")
+    row = otp.issue_code(user.id, "login", channel, user.phone if channel == "sms" else user.email)
+    db.session.commit()
+    return row
+
+
+def confirm_step_up(user_id: int, code: str) -> None:
+    otp.check_code(user_id, "login", code)
+    db.session.commit()
+
+
 def suspend_user(user_id: int, reason: str) -> User:
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:

@@ -24,6 +24,15 @@ def sign_in(client, email, password, ip="127.0.0.1"):
                      environ_base={"REMOTE_ADDR": ip})
 
 
+def stepped_up(client, user):
+    """As if the user confirmed a step-up code a moment ago (the flow itself is tested below)."""
+    import time
+
+    with client.session_transaction() as session:
+        session["step_up"] = {"token": user.session_token, "at": time.time()}
+    return client
+
+
 def count(app, model) -> int:
     from app.extensions import db
 
@@ -145,6 +154,7 @@ def test_email_change_applies_only_after_the_code_sent_to_the_new_address(app, c
                                                                             outside_services):
     user = new_user(app, "clipper")
     login_as(user)
+    stepped_up(client, user)
     response = form_post(client, "/profile", "/profile/email", {"email": "New.Address@Example.com"})
     assert response.status_code == 200
     assert "Enter the code we sent to <strong>n•••@example.com</strong>" in client.get("/profile").get_data(
@@ -162,6 +172,7 @@ def test_email_change_applies_only_after_the_code_sent_to_the_new_address(app, c
 def test_email_change_to_an_address_in_use_is_refused(app, client, login_as):
     user, other = new_user(app, "clipper"), new_user(app, "brand", email="taken@example.com")
     login_as(user)
+    stepped_up(client, user)
     response = form_post(client, "/profile", "/profile/email", {"email": other.email.upper()})
     assert response.status_code == 409 and "already exists" in response.get_data(as_text=True)
     assert count(app, OneTimeCode) == 0
@@ -170,6 +181,7 @@ def test_email_change_to_an_address_in_use_is_refused(app, client, login_as):
 def test_phone_change_is_proven_by_sms(app, client, login_as, sms_gateway, outside_services):
     user = new_user(app, "clipper")
     login_as(user)
+    stepped_up(client, user)
     response = form_post(client, "/profile", "/profile/phone", {"phone": "+1 415 555 2671"})
     assert response.status_code == 200
     run_worker("otp", env=outside_services)
@@ -193,7 +205,9 @@ def test_display_name_change_is_escaped_and_saved(app, client, login_as):
 
 @pytest.mark.parametrize("kind", ["nope", "password_reset"])
 def test_unknown_profile_change_kinds_change_nothing(app, client, login_as, kind):
-    login_as(new_user(app, "clipper"))
+    user = new_user(app, "clipper")
+    login_as(user)
+    stepped_up(client, user)
     response = form_post(client, "/profile", f"/profile/{kind}", {"email": "x@example.com"})
     assert response.status_code == 303 and response.headers["Location"] == "/profile"
     assert count(app, OneTimeCode) == 0
@@ -211,3 +225,39 @@ def test_each_role_home_after_sign_in_is_its_own(app, client):
         user = new_user(app, role)
         response = sign_in(app.test_client(), user.email, PASSWORD)
         assert response.headers["Location"] == HOMES[role]
+
+
+def test_changing_email_first_needs_a_step_up_code_sent_to_the_current_address(app, client, login_as, mailbox,
+                                                                               outside_services):
+    user = new_user(app, "clipper")
+    login_as(user)
+    response = form_post(client, "/profile", "/profile/email", {"email": "new@example.com"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/verify/step-up?next=/profile"
+    assert count(app, OneTimeCode) == 0  # nothing was sent to the new address
+
+    page = client.get("/verify/step-up?next=/profile").get_data(as_text=True)
+    assert "Email me a code" in page
+    sent = form_post(client, "/verify/step-up?next=/profile", "/verify/step-up",
+                     {"action": "email", "next": "/profile"}, headers=PARTIAL)
+    assert sent.status_code == 200 and 'data-step-up="sent"' in sent.get_data(as_text=True)
+    run_worker("otp", env=outside_services)
+    code = mailbox.code_for(user.email)  # the CURRENT address
+
+    wrong = form_post(client, "/verify/step-up", "/verify/step-up", {"code": "000000", "next": "/profile"})
+    assert wrong.status_code == 422
+    ok = form_post(client, "/verify/step-up", "/verify/step-up", {"code": code, "next": "//evil.example"})
+    assert ok.status_code == 303 and ok.headers["Location"] == "/profile"
+    response = form_post(client, "/profile", "/profile/email", {"email": "new@example.com"})
+    assert response.status_code == 200
+    run_worker("otp", env=outside_services)
+    assert len(mailbox.to("new@example.com")) == 1
+
+
+def test_a_step_up_proof_does_not_survive_a_new_session_token(app, client, login_as):
+    user = new_user(app, "brand")
+    login_as(user)
+    stepped_up(client, user)
+    form_post(client, "/profile", "/profile/password", {"current_password": PASSWORD, "password": NEW_PASSWORD})
+    response = form_post(client, "/profile", "/profile/phone", {"phone": "+14155552671"})
+    assert response.headers["Location"].startswith("/verify/step-up")
