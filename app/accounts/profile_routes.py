@@ -22,7 +22,7 @@ from app.htmx import hx_redirect, render
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
-CHANGES = {"email": "email_change", "phone": "phone_change"}
+CHANGES = {kind: purpose for kind, (purpose, _channel, _name) in service.CONTACT_CHANGES.items()}
 
 
 def _context(**forms):
@@ -79,10 +79,7 @@ def request_change(kind: str):
     try:
         keys = [Key("account", str(current_user.id)), Key("ip", client_ip()), Key(kind, value)]
         ratelimits.enforce(CODE_SENDS, f"otp-{kind}-change", keys, "You asked for codes too often.")
-        if kind == "email":
-            service.request_email_change(current_user.id, value)
-        else:
-            service.request_phone_change(current_user.id, value)
+        service.request_contact_change(current_user.id, kind, value)
     except DomainError as exc:
         attach_error(form, exc)
         return _section(block, exc.status_code, **{f"{kind}_form": form})
@@ -99,7 +96,7 @@ def confirm_change(kind: str):
     block = f"{kind}_section"
     if form.validate_on_submit():
         try:
-            service.confirm_contact_change(current_user.id, CHANGES[kind], form.code.data)
+            service.confirm_contact_change(current_user.id, kind, form.code.data)
         except DomainError as exc:
             attach_error(form, exc)
             return _section(block, exc.status_code, **{f"confirm_{kind}_form": form})

@@ -204,33 +204,31 @@ def change_display_name(user_id: int, display_name: str) -> User:
     return user
 
 
-def request_email_change(user_id: int, new_email: str) -> OneTimeCode:
+# kind -> (OTP purpose, channel the code goes by, what to call it)
+CONTACT_CHANGES = {
+    "email": ("email_change", "email", "email"),
+    "phone": ("phone_change", "sms", "phone number"),
+}
+
+
+def request_contact_change(user_id: int, kind: str, value: str) -> OneTimeCode:
+    """Send a code to the new email/phone; nothing changes until it comes back."""
+    purpose, channel, name = CONTACT_CHANGES[kind]
     user = get_user(user_id)
-    new_email = normalise_email(new_email)
-    if new_email == user.email:
-        raise ValidationError("That is already your email.", field="email")
-    _check_unique(email=new_email)
-    row = otp.issue_code(user.id, "email_change", "email", new_email)
+    value = normalise_email(value) if kind == "email" else value
+    if value == getattr(user, kind):
+        raise ValidationError(f"That is already your {name}.", field=kind)
+    _check_unique(**{kind: value})
+    row = otp.issue_code(user.id, purpose, channel, value)
     db.session.commit()
     return row
 
 
-def request_phone_change(user_id: int, new_phone: str) -> OneTimeCode:
-    user = get_user(user_id)
-    if new_phone == user.phone:
-        raise ValidationError("That is already your phone number.", field="phone")
-    _check_unique(phone=new_phone)
-    row = otp.issue_code(user.id, "phone_change", "sms", new_phone)
-    db.session.commit()
-    return row
-
-
-def confirm_contact_change(user_id: int, purpose: str, code: str) -> User:
+def confirm_contact_change(user_id: int, kind: str, code: str) -> User:
     """Apply the email/phone change the code was sent for, once the code checks out."""
-    field = {"email_change": "email", "phone_change": "phone"}[purpose]
-    row = otp.check_code(user_id, purpose, code)
+    row = otp.check_code(user_id, CONTACT_CHANGES[kind][0], code)
     user = get_user(user_id)
-    setattr(user, field, row.destination)
+    setattr(user, kind, row.destination)
     _commit_unique()
     return user
 
