@@ -91,7 +91,7 @@ def test_server_errors_three_times_make_the_platform_unavailable(fake, settings,
     with pytest.raises(PlatformUnavailableError) as caught:
         fetch_post_metrics("youtube_shorts", YT_ID, NO_CREDENTIALS, settings)
     assert caught.value.reason == "YouTube Shorts is not answering right now; we will try again later."
-    assert caught.value.status == status
+    assert caught.value.http_status == status
     assert len(fake.calls("youtube")) == 3
     assert sleeps == [0.75, 1.5]
 

@@ -48,7 +48,7 @@ class PlatformError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.platform = platform
-        self.status = status
+        self.http_status = status  # the HTTP status the platform answered with
         self.retry_after = retry_after
 
 
