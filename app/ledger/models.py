@@ -11,8 +11,8 @@ Sign convention — "a line adds to its account's balance":
   ``clipper_receivable`` is <= 0 and its magnitude is what a clipper owes after a
   clawback that hit money already paid out;
 - every other account holds money and may never go below zero (``PURPOSES``:
-  ``may_go_negative`` is False), checked in ``ledger.service.post`` under
-  ``SELECT ... FOR UPDATE`` and by a CHECK constraint as a backstop.
+  ``may_go_negative`` is False), checked in ``ledger.service`` under
+  ``SELECT ... FOR NO KEY UPDATE`` and by a CHECK constraint as a backstop.
 
 Invariants (enforced by the database on PostgreSQL, see migration 0003_ledger):
 - ``ledger_lines`` and ``ledger_transactions`` are append-only (UPDATE/DELETE
@@ -22,7 +22,8 @@ Invariants (enforced by the database on PostgreSQL, see migration 0003_ledger):
 - a line's currency is its account's currency (composite foreign key);
 - one account per (owner_type, owner_id, purpose, currency); platform accounts
   have ``owner_id = 0`` (not NULL, so the unique key and ON CONFLICT just work);
-- only ``ledger.service.post`` writes these rows.
+- only ``app.ledger.service`` writes these rows (``post``, ``post_many``, ``reverse``;
+  ``post_many`` through ``app.ledger.batch``).
 """
 
 from __future__ import annotations
