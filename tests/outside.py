@@ -43,6 +43,13 @@ class Mailbox:
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        # Like a real server, refuse mailboxes that do not exist (tests use "bounce..." for that).
+        if address.startswith("bounce"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         message = email.message_from_bytes(envelope.content)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
@@ -161,6 +168,7 @@ def outside_config(mailbox: Mailbox, twilio: FakeTwilio) -> dict:
     """App config (and, upper-cased, environment) pointing mail and SMS at the fakes."""
     return {
         "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mailbox.port, "MAIL_TO_LOG": False,
+        "MAIL_SUPPRESS_SEND": False,  # Flask-Mail would not send under TESTING otherwise
         "TWILIO_ACCOUNT_SID": FakeTwilio.ACCOUNT_SID, "TWILIO_AUTH_TOKEN": FakeTwilio.AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FakeTwilio.FROM, "TWILIO_API_BASE": twilio.url,
     }
@@ -175,7 +183,7 @@ def worker_env(extra: dict | None = None) -> dict:
         "PYTHONPATH": str(ROOT),
     }
     for key, value in (extra or {}).items():
-        if key != "MAIL_TO_LOG":
+        if key not in ("MAIL_TO_LOG", "MAIL_SUPPRESS_SEND"):
             env[key] = str(value)
     return env
 

@@ -40,8 +40,9 @@ def send_email(to: str, subject: str, body: str) -> None:
     socket.setdefaulttimeout(SMTP_TIMEOUT_SECONDS)  # smtplib has no per-call timeout in Flask-Mail
     try:
         mail.send(message)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError("The mail server refused this address.", permanent=True) from exc
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError, UnicodeEncodeError) as exc:
+        # Refused, or an address the server cannot take (non-ASCII without SMTPUTF8): retrying won't help.
+        raise DeliveryError("The mail server cannot deliver to this address.", permanent=True) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"Mail server unavailable: {type(exc).__name__}") from exc
     finally:
