@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe, FakeStripeServer
 from tests.factories import make_user
+from tests.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe, FakeStripeServer
 
 PLATFORM_BALANCE = 10_000_000
 

@@ -34,7 +34,8 @@ def test_run_pays_the_whole_available_balance_into_flight(db):
     assert (payout.method, payout.status, payout.run_id) == ("manual", "pending", run.id)
     assert (run.payouts_created, run.total_cents) == (1, 2_345)
     assert balances(clipper.id) == {"available": 0, "in_flight": 2_345, "paid": 0}
-    hold = db.session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == f"payout-{payout.id}-hold"))
+    hold = db.session.scalar(select(LedgerTransaction)
+                             .where(LedgerTransaction.idempotency_key == f"payout-{payout.id}-hold"))
     assert hold.kind == "payout_hold" and (hold.ref_type, hold.ref_id) == ("payout", payout.id)
     assert db.session.scalar(select(PayoutEvent.action).where(PayoutEvent.payout_id == payout.id)) == "payout_pending"
     assert check_integrity() == []
