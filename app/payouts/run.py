@@ -24,7 +24,7 @@ Invariants:
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, insert, literal, select
+from sqlalchemy import and_, case, exists, insert, literal, select, text
 
 from app.accounts.models import User
 from app.db import utcnow
@@ -126,14 +126,7 @@ def _pay_chunk(run_id: int, candidates, query) -> tuple[int, int]:
         db.session.commit()
         return 0, 0
     now = utcnow()
-    inserted = db.session.execute(
-        upsert_insert(Payout).values([
-            {"user_id": row.user_id, "run_id": run_id, "amount_cents": row.balance_cents, "currency": row.currency,
-             "method": row.method, "status": "pending", "created_at": now, "updated_at": now,
-             "stripe_account_id": row.stripe_account_id if row.method == "stripe" else None}
-            for row in fresh
-        ]).on_conflict_do_nothing().returning(Payout.id, Payout.user_id, Payout.amount_cents, Payout.method)
-    ).all()
+    inserted = _insert_payouts(run_id, fresh, now)
     if not inserted:
         db.session.commit()
         return 0, 0
@@ -145,15 +138,66 @@ def _pay_chunk(run_id: int, candidates, query) -> tuple[int, int]:
                        memo=f"Payout {p.id}: held for payout", ref_type="payout", ref_id=p.id)
         for p in inserted
     ])
-    db.session.execute(insert(PayoutEvent), [
-        {"action": "payout_pending", "payout_id": p.id, "subject_user_id": p.user_id, "to_status": "pending",
-         "detail": f"Payout run {run_id}: {p.method}", "created_at": now} for p in inserted
-    ])
+    _insert_created_events(run_id, inserted, now)
     stripe_ids = sorted(p.id for p in inserted if p.method == "stripe")
     for start in range(0, len(stripe_ids), SETTLE_BATCH):
         enqueue_settlement(stripe_ids[start:start + SETTLE_BATCH])
     db.session.commit()
     return len(inserted), sum(p.amount_cents for p in inserted)
+
+
+_INSERT_PAYOUTS = text("""
+    INSERT INTO payouts (user_id, run_id, amount_cents, currency, method, status, stripe_account_id,
+                         created_at, updated_at)
+    SELECT user_id, :run_id, amount, currency, method, 'pending', stripe_account_id, :now, :now
+      FROM unnest(CAST(:user_ids AS bigint[]), CAST(:amounts AS bigint[]), CAST(:currencies AS varchar[]),
+                  CAST(:methods AS varchar[]), CAST(:stripe_account_ids AS varchar[]))
+           AS given(user_id, amount, currency, method, stripe_account_id)
+    ON CONFLICT DO NOTHING
+    RETURNING id, user_id, amount_cents, method
+""")
+
+_INSERT_EVENTS = text("""
+    INSERT INTO payout_events (action, payout_id, subject_user_id, to_status, detail, created_at)
+    SELECT 'payout_pending', payout_id, user_id, 'pending', detail, :now
+      FROM unnest(CAST(:payout_ids AS bigint[]), CAST(:user_ids AS bigint[]), CAST(:details AS varchar[]))
+           AS given(payout_id, user_id, detail)
+""")
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _insert_payouts(run_id: int, rows, now) -> list:
+    """The chunk's payout rows in one statement (``unnest`` on PostgreSQL); a clipper whose open payout
+    appeared meanwhile is skipped by the unique partial index. Returns (id, user_id, amount_cents, method)."""
+    values = [(row.user_id, row.balance_cents, row.currency, row.method,
+               row.stripe_account_id if row.method == "stripe" else None) for row in rows]
+    if _on_postgresql():
+        user_ids, amounts, currencies, methods, destinations = (list(column) for column in zip(*values, strict=True))
+        return db.session.execute(_INSERT_PAYOUTS, {
+            "run_id": run_id, "now": now, "user_ids": user_ids, "amounts": amounts, "currencies": currencies,
+            "methods": methods, "stripe_account_ids": destinations}).all()
+    return db.session.execute(
+        upsert_insert(Payout).values([
+            {"user_id": user_id, "run_id": run_id, "amount_cents": amount, "currency": currency, "method": method,
+             "status": "pending", "stripe_account_id": destination, "created_at": now, "updated_at": now}
+            for user_id, amount, currency, method, destination in values
+        ]).on_conflict_do_nothing().returning(Payout.id, Payout.user_id, Payout.amount_cents, Payout.method)
+    ).all()
+
+
+def _insert_created_events(run_id: int, payouts, now) -> None:
+    details = [f"Payout run {run_id}: {p.method}" for p in payouts]
+    if _on_postgresql():
+        db.session.execute(_INSERT_EVENTS, {"now": now, "payout_ids": [p.id for p in payouts],
+                                            "user_ids": [p.user_id for p in payouts], "details": details})
+        return
+    db.session.execute(insert(PayoutEvent), [
+        {"action": "payout_pending", "payout_id": p.id, "subject_user_id": p.user_id, "to_status": "pending",
+         "detail": detail, "created_at": now} for p, detail in zip(payouts, details, strict=True)
+    ])
 
 
 def enqueue_settlement(payout_ids: list[int]) -> None:

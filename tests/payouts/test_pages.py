@@ -53,6 +53,13 @@ def test_only_staff_reach_the_payout_screens(app, login_as, role):
         assert db.session.get(Payout, payout_id).status == "pending"
 
 
+@pytest.mark.parametrize("role", ["brand", "support"])
+def test_the_earnings_page_is_for_clippers(app, login_as, role):
+    device = login_as(new_user(app, role), on=app.test_client())
+    assert device.get("/payouts").status_code == 403
+    assert device.post("/payouts/method", data={"kind": "paypal"}).status_code in (400, 403)
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(app, client):
     for path in ("/support/payouts", "/payouts"):
         response = client.get(path)

@@ -136,3 +136,47 @@ def test_scheduled_run_happens_once_in_its_weekly_slot(db, when, runs):
     assert first == (1 if runs else None)
     assert second is None
     assert len(_payouts(db)) == (1 if runs else 0)
+
+
+def test_a_failed_payout_tells_the_clipper_by_email(app, db, mailbox, outside_services):
+    from tests.outside import run_worker
+
+    clipper = manual_clipper(1_900)
+    run_payouts()
+    [payout] = _payouts(db)
+    service.mark_failed(payout.id, "PayPal account closed", actor_id=make_user("support").id)
+    assert mailbox.to(clipper.email) == [], "sent by the worker, after commit"
+
+    run_worker("default", env=outside_services)
+
+    [message] = mailbox.wait_for(clipper.email)
+    body = message.get_payload(decode=True).decode()
+    assert message["Subject"] == "Your ContentFlow payout did not go through"
+    assert "$19.00" in body and "PayPal account closed" in body
+    assert balances(clipper.id)["available"] == 1_900
+
+
+def test_bad_requests_change_nothing(db):
+    from app.errors import ConflictError, NotFoundError, ValidationError
+
+    manual_clipper(1_500)
+    run_payouts()
+    [payout] = _payouts(db)
+    support_id = make_user("support").id
+
+    with pytest.raises(ValidationError):
+        service.mark_paid(payout.id, "   ", actor_id=support_id)
+    with pytest.raises(ValidationError):
+        service.mark_paid(payout.id, "x" * 121, actor_id=support_id)
+    with pytest.raises(NotFoundError):
+        service.mark_paid(payout.id + 1000, "REF", actor_id=support_id)
+    db.session.rollback()
+    service.mark_paid(payout.id, "REF-1", actor_id=support_id)
+    with pytest.raises(ConflictError):
+        service.mark_failed(payout.id, "too late", actor_id=support_id)
+    db.session.rollback()
+
+    [payout] = _payouts(db)
+    assert (payout.status, payout.reference) == ("paid", "REF-1")
+    assert balances(payout.user_id) == {"available": 0, "in_flight": 0, "paid": 1_500}
+    assert check_integrity() == []

@@ -106,16 +106,19 @@ def test_unknown_outcomes_stay_in_flight_and_converge_to_one_transfer(app, db, f
     assert check_integrity() == []
 
 
-def test_sweeper_in_a_worker_finishes_a_payout_whose_answer_was_lost(app, db, fake_stripe, stripe_mode,
-                                                                       monkeypatch):
+@pytest.mark.parametrize("lost", ["answer", "job"])
+def test_sweeper_in_a_worker_finishes_a_stuck_payout(app, db, fake_stripe, stripe_mode, monkeypatch, lost):
+    """``answer``: the transfer was made but its answer lost (in flight); ``job``: the enqueue after
+    commit was lost (still pending). Either way the sweeper gets it paid, once."""
     from app.payouts.jobs import sweep_stuck_payouts
 
     clipper = stripe_clipper(fake_stripe, 1_500)
     run_payouts()
     payout_id = _payout(db, clipper.id).id
-    fake_stripe.fail_next(ROUTE, "drop_after_commit", times=3)
-    assert settle_stripe_payout(payout_id) == UNKNOWN
-    assert fake_stripe.count("transfers") == 1, "Stripe made it; we do not know"
+    if lost == "answer":
+        fake_stripe.fail_next(ROUTE, "drop_after_commit", times=3)
+        assert settle_stripe_payout(payout_id) == UNKNOWN
+        assert fake_stripe.count("transfers") == 1, "Stripe made it; we do not know"
     db.session.remove()
     from app.jobs import redis_connection
 
@@ -127,7 +130,8 @@ def test_sweeper_in_a_worker_finishes_a_payout_whose_answer_was_lost(app, db, fa
 
     assert _payout(db, clipper.id).status == "paid"
     assert fake_stripe.count("transfers") == 1
-    assert len(fake_stripe.calls("GET /v1/transfers")) >= 1, "looked it up before anything else"
+    if lost == "answer":
+        assert len(fake_stripe.calls("GET /v1/transfers")) >= 1, "looked it up before anything else"
 
 
 def test_declined_transfer_fails_the_payout_and_returns_the_money(app, db, fake_stripe, stripe_mode):
@@ -156,3 +160,20 @@ def test_stripe_clipper_without_payouts_enabled_is_not_paid_by_stripe(app, db, f
 
     assert run_payouts().payouts_created == 0
     assert balances(clipper.id)["available"] == 2_000
+
+
+def test_stripe_mode_falls_back_to_manual_details_until_stripe_can_pay(app, db, fake_stripe, stripe_mode):
+    from app.payouts.service import refresh_stripe_account, save_manual_method
+
+    clipper = stripe_clipper(fake_stripe, 2_200)
+    save_manual_method(clipper.id, "paypal", {"paypal_email": "fallback@paypal.test"})
+    with fake_stripe.lock:
+        fake_stripe.enable_payouts(clipper.stripe_account_id, enabled=False)
+    refresh_stripe_account(clipper.id)
+
+    run_payouts()
+
+    payout = _payout(db, clipper.id)
+    assert (payout.method, payout.status, payout.stripe_account_id) == ("manual", "pending", None)
+    assert settle_stripe_payout(payout.id) == SKIPPED, "the transfer job leaves manual payouts alone"
+    assert fake_stripe.count("transfers") == 0
