@@ -68,30 +68,12 @@ def run_scheduled_payouts(now: datetime | None = None) -> int | None:
 
 def sweep_stuck_payouts() -> int:
     """Re-enqueue Stripe payouts left pending or in flight past the reconcile window."""
-    from app.payouts.run import SETTLE_BATCH, enqueue_settlement
-    from app.payouts.settlement import stuck_payout_ids
+    from app.payouts.settlement import requeue_stuck_payouts
 
-    ids = stuck_payout_ids()
-    for start in range(0, len(ids), SETTLE_BATCH):
-        enqueue_settlement(ids[start:start + SETTLE_BATCH])
-    db.session.commit()  # enqueue_after_commit sends them now
-    if ids:
-        log.info("stuck_payouts_requeued", count=len(ids))
-    return len(ids)
+    return requeue_stuck_payouts()
 
 
 def notify_payout_failed(payout_id: int) -> None:
-    from app.accounts.models import User
-    from app.money import format_money
-    from app.notifications.gateways import send_email
-    from app.payouts.models import Payout
+    from app.payouts.service import send_failure_notice
 
-    payout = db.session.get(Payout, payout_id)
-    if payout is None or payout.status not in ("failed", "returned"):
-        return
-    user = db.session.get(User, payout.user_id)
-    amount = format_money(payout.amount_cents, payout.currency)
-    send_email(user.email, "Your ContentFlow payout did not go through",
-               f"Your payout of {amount} could not be completed ({payout.failure_reason or 'returned'}).\n"
-               f"The money is back in your available balance and will be included in the next payout.\n"
-               f"Check your payout method on the Earnings page.")
+    send_failure_notice(payout_id)

@@ -156,6 +156,23 @@ def mark_failed(payout_id: int, reason: str, actor_id: int) -> Payout:
     return payout
 
 
+def send_failure_notice(payout_id: int) -> bool:
+    """Email the clipper that a payout failed or came back (the money is available again)."""
+    from app.money import format_money
+    from app.notifications.gateways import send_email
+
+    payout = db.session.get(Payout, payout_id)
+    if payout is None or payout.status not in ("failed", "returned"):
+        return False
+    user = db.session.get(User, payout.user_id)
+    amount = format_money(payout.amount_cents, payout.currency)
+    send_email(user.email, "Your ContentFlow payout did not go through",
+               f"Your payout of {amount} could not be completed ({payout.failure_reason or 'returned'}).\n"
+               "The money is back in your available balance and will be included in the next payout.\n"
+               "Check your payout method on the Earnings page.")
+    return True
+
+
 # -- holds ------------------------------------------------------------------------------
 
 def place_hold(user_id: int, reason: str, by: int | None) -> PayoutHold:

@@ -119,6 +119,19 @@ def stuck_payout_ids(older_than_minutes: int | None = None, limit: int = 1000) -
     ))
 
 
+def requeue_stuck_payouts() -> int:
+    """Hand every stuck Stripe payout to the transfer job again (which looks it up before sending)."""
+    from app.payouts.run import SETTLE_BATCH, enqueue_settlement
+
+    ids = stuck_payout_ids()
+    for start in range(0, len(ids), SETTLE_BATCH):
+        enqueue_settlement(ids[start:start + SETTLE_BATCH])
+    db.session.commit()  # enqueue_after_commit sends them now
+    if ids:
+        log.info("stuck_payouts_requeued", count=len(ids))
+    return len(ids)
+
+
 # -- webhooks (called by payments.service inside its transaction; never commit) ------------
 
 def apply_account_updated(event: dict[str, Any]) -> None:

@@ -149,3 +149,19 @@ def test_unknown_event_types_are_acknowledged_and_ignored(app, db, client, fake_
 
     assert response.status_code == 200 and response.json["outcome"] == "ignored"
     assert db.session.get(StripeWebhookEvent, event["id"]).outcome == "ignored"
+
+
+def test_stripe_down_while_handling_answers_503_and_the_next_delivery_applies(app, db, client, fake_stripe,
+                                                                              stripe_mode):
+    clipper = stripe_clipper(fake_stripe, 0)
+    with fake_stripe.lock:
+        event = fake_stripe.enable_payouts(clipper.stripe_account_id, enabled=False)
+    body, header = fake_stripe.webhook(event)
+    fake_stripe.fail_next("GET /v1/accounts/{id}", "500_before_commit", times=3)
+
+    first = deliver(client, body, header)
+
+    assert first.status_code == 503, "Stripe retries a delivery we could not handle"
+    assert _count(db, StripeWebhookEvent) == 0 and _enabled(db, clipper.id) is True
+    assert deliver(client, body, header).json["outcome"] == "handled"
+    assert _enabled(db, clipper.id) is False
