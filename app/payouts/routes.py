@@ -80,6 +80,13 @@ def export_manual():
                              "Cache-Control": "no-store"})
 
 
+@bp.route("/support/payouts/<int:payout_id>")
+@role_required(*STAFF)
+def show(payout_id: int):
+    return render("payouts/show.html", item=service.payout_with_clipper(payout_id),
+                  events=service.audit_trail(payout_id))
+
+
 @bp.route("/support/payouts/<int:payout_id>/paid", methods=["POST"])
 @role_required(*STAFF)
 def mark_paid(payout_id: int):

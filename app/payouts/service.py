@@ -401,6 +401,10 @@ def has_open_payout(user_id: int) -> bool:
                                                      Payout.status.in_(OPEN_STATUSES))) is not None
 
 
-def audit_trail(payout_id: int) -> list[PayoutEvent]:
-    return list(db.session.scalars(select(PayoutEvent).where(PayoutEvent.payout_id == payout_id)
-                                   .order_by(PayoutEvent.id)))
+def audit_trail(payout_id: int) -> list[dict]:
+    """The payout's events, oldest first, with who did each (None: the system or Stripe)."""
+    rows = db.session.execute(
+        select(PayoutEvent, User.email).outerjoin(User, User.id == PayoutEvent.actor_id)
+        .where(PayoutEvent.payout_id == payout_id).order_by(PayoutEvent.id)
+    ).all()
+    return [{"event": event, "actor": email} for event, email in rows]

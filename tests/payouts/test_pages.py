@@ -43,6 +43,7 @@ def test_only_staff_reach_the_payout_screens(app, login_as, role):
 
     assert device.get("/support/payouts").status_code == 403
     assert device.get("/support/payouts/manual.csv").status_code == 403
+    assert device.get(f"/support/payouts/{payout_id}").status_code == 403
     token = csrf_token_from(device.get("/profile").get_data(as_text=True))
     posted = device.post(f"/support/payouts/{payout_id}/paid", data={"csrf_token": token, "reference": "X",
                                                                     "confirm": "yes"})
@@ -93,6 +94,9 @@ def test_support_marks_paid_in_two_steps_and_it_is_audited(app, login_as):
         assert event.actor_id == support.id and "PP-778" in event.detail
         assert balances(clipper.id) == {"available": 0, "in_flight": 0, "paid": 2_500}
 
+    history = device.get(f"/support/payouts/{payout_id}").get_data(as_text=True)
+    assert re.search(r'data-action="payout_paid">.*Marked paid, reference PP-778.*\(' + re.escape(support.email),
+                     history, re.S)
     again = device.post(f"/support/payouts/{payout_id}/paid",
                         data={"csrf_token": token, "reference": "PP-779", "confirm": "yes"})
     assert again.status_code == 409
