@@ -16,7 +16,7 @@ from flask import Blueprint, Response, flash, redirect, url_for
 from flask_login import current_user
 
 from app.errors import DomainError
-from app.htmx import hx_redirect, render
+from app.htmx import hx_redirect, is_partial, render
 from app.payouts import service
 from app.payouts.forms import ManualMethodForm, MarkFailedForm, MarkPaidForm, PlaceHoldForm, PlainActionForm
 from app.payouts.run import run_payouts
@@ -87,14 +87,28 @@ def show(payout_id: int):
                   events=service.audit_trail(payout_id))
 
 
+def _manual_card(payout_id: int, status: int = 200, **context):
+    """One manual payout's card (htmx swaps it in place); 409 if it is no longer waiting."""
+    rows = service.manual_payouts_to_pay(payout_id)
+    if not rows:
+        flash(f"Payout {payout_id} is no longer waiting to be paid by hand.", "error")
+        return hx_redirect(url_for("payouts.index"))
+    return render("payouts/index.html", block="manual_card", status=status, row=rows[0],
+                  paid_form=MarkPaidForm(), failed_form=MarkFailedForm(), **context)
+
+
 @bp.route("/support/payouts/<int:payout_id>/paid", methods=["POST"])
 @role_required(*STAFF)
 def mark_paid(payout_id: int):
     form = MarkPaidForm()
     if not form.validate_on_submit():
+        if is_partial():
+            return _manual_card(payout_id, 422, paid_error=_first_error(form))
         flash(_first_error(form), "error")
         return _support_page(422)
     if form.confirm.data != "yes":
+        if is_partial():  # step one, in place: the card asks to confirm
+            return _manual_card(payout_id, confirm_reference=form.reference.data)
         return render("payouts/confirm_paid.html", item=service.payout_with_clipper(payout_id), form=form)
     payout = service.mark_paid(payout_id, form.reference.data, actor_id=current_user.id)
     flash(f"Payout {payout.id} marked paid (reference {payout.reference}).", "success")

@@ -361,14 +361,16 @@ def payouts_of(user_id: int, limit: int = 50) -> list[Payout]:
                                    .order_by(Payout.id.desc()).limit(limit)))
 
 
-def manual_payouts_to_pay() -> list[dict]:
-    """Pending manual payouts with the clipper's unsealed details (support's manual screen only)."""
-    rows = db.session.execute(
-        select(Payout, User.email, User.display_name, User.handle, PayoutAccount)
-        .join(User, User.id == Payout.user_id)
-        .outerjoin(PayoutAccount, PayoutAccount.user_id == Payout.user_id)
-        .where(Payout.method == "manual", Payout.status == "pending").order_by(Payout.id)
-    ).all()
+def manual_payouts_to_pay(payout_id: int | None = None) -> list[dict]:
+    """Pending manual payouts (or just ``payout_id``) with the clipper's unsealed details
+    (support's manual screen only)."""
+    query = (select(Payout, User.email, User.display_name, User.handle, PayoutAccount)
+             .join(User, User.id == Payout.user_id)
+             .outerjoin(PayoutAccount, PayoutAccount.user_id == Payout.user_id)
+             .where(Payout.method == "manual", Payout.status == "pending").order_by(Payout.id))
+    if payout_id is not None:
+        query = query.where(Payout.id == payout_id)
+    rows = db.session.execute(query).all()
     return [{"payout": p, "email": email, "name": name, "handle": handle,
              "kind": account.manual_kind if account else None,
              "details": manual_details(account) if account else {}} for p, email, name, handle, account in rows]

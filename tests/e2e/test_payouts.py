@@ -42,11 +42,12 @@ def test_support_marks_a_manual_payout_paid_and_the_clipper_sees_it(browser, app
         expect(card).to_contain_text("$32.50 to Pat Clipper")
         expect(card).to_contain_text(f"pay-{clipper.id}@paypal.test")
         card.get_by_label("Payment reference").fill("PAYPAL-9X31")
+        page.wait_for_function("window.htmx !== undefined")
         card.get_by_role("button", name="Mark paid…").click()
-        expect(page.get_by_role("heading", level=1)).to_have_text(f"Mark payout {payout_id} paid?")
-        expect(page.locator("main")).to_contain_text("PAYPAL-9X31")
-        page.get_by_role("button", name="Yes, mark paid").click()
-        page.wait_for_url(base + "/support/payouts")
+        # Step two, in place (htmx swapped the card): confirm the amount and the reference.
+        expect(card).to_contain_text("Mark $32.50 paid with reference PAYPAL-9X31?")
+        assert page.url == base + "/support/payouts"
+        card.get_by_role("button", name="Yes, mark paid").click()
         expect(page.locator("#flash")).to_contain_text(f"Payout {payout_id} marked paid")
         expect(page.locator(f"#manual-{payout_id}")).to_have_count(0)
         expect(page.locator(f"#payout-{payout_id}")).to_contain_text("Paid")

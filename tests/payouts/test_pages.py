@@ -102,6 +102,39 @@ def test_support_marks_paid_in_two_steps_and_it_is_audited(app, login_as):
     assert again.status_code == 409
 
 
+def test_htmx_confirms_in_place_then_marks_paid(app, login_as):
+    from tests.factories import PARTIAL
+
+    _, payout_id = _pending_manual(app, 1_750)
+    _, device = _support(app, login_as)
+    token = _token(device, "/support/payouts")
+    url = f"/support/payouts/{payout_id}/paid"
+
+    empty = device.post(url, data={"csrf_token": token, "reference": ""}, headers=PARTIAL)
+    ask = device.post(url, data={"csrf_token": token, "reference": "WISE-55"}, headers=PARTIAL)
+
+    assert empty.status_code == 422
+    assert 'class="field-error">Enter the reference' in empty.get_data(as_text=True)
+    html = ask.get_data(as_text=True)
+    assert ask.status_code == 200 and "<html" not in html
+    assert html.lstrip().startswith(f'<article class="card" id="manual-{payout_id}">')
+    assert "Yes, mark paid" in html and 'value="WISE-55"' in html
+    with app.app_context():
+        from app.extensions import db
+
+        assert db.session.get(Payout, payout_id).status == "pending"
+
+    done = device.post(url, data={"csrf_token": token, "reference": "WISE-55", "confirm": "yes"}, headers=PARTIAL)
+
+    assert done.status_code == 200 and done.headers["HX-Redirect"] == "/support/payouts"
+    with app.app_context():
+        from app.extensions import db
+
+        assert db.session.get(Payout, payout_id).reference == "WISE-55"
+    stale = device.post(url, data={"csrf_token": token, "reference": "X"}, headers=PARTIAL)
+    assert stale.headers["HX-Redirect"] == "/support/payouts", "a payout no longer waiting sends back to the list"
+
+
 def test_mark_paid_without_reference_is_refused(app, login_as):
     _, payout_id = _pending_manual(app)
     _, device = _support(app, login_as)
@@ -217,3 +250,17 @@ def test_stripe_clipper_page_says_connected(app, login_as, fake_stripe, stripe_m
         clipper = stripe_clipper(fake_stripe, 0)
     html = login_as(clipper, on=app.test_client()).get("/payouts").get_data(as_text=True)
     assert "Stripe is connected" in html and "Connect Stripe" not in html
+
+
+def test_payout_pages_with_data_carry_no_inline_code(app, login_as):
+    from tests.web.test_security import header_problems, html_problems
+
+    clipper, payout_id = _pending_manual(app, 2_000)
+    _, device = _support(app, login_as)
+    pages = {
+        "support": device.get("/support/payouts"),
+        "detail": device.get(f"/support/payouts/{payout_id}"),
+        "clipper": login_as(clipper, on=app.test_client()).get("/payouts"),
+    }
+    assert {name: r.status_code for name, r in pages.items()} == dict.fromkeys(pages, 200)
+    assert {name: header_problems(r) + html_problems(r) for name, r in pages.items()} == dict.fromkeys(pages, [])
