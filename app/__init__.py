@@ -58,6 +58,8 @@ def register_extensions(app: Flask) -> None:
 
     import app.accounts.models  # noqa: F401  (register models with the metadata)
     import app.ledger.models  # noqa: F401
+    import app.payments.models  # noqa: F401
+    import app.payouts.models  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")
@@ -79,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     from app.campaigns.routes import bp as campaigns_bp
     from app.core.navigation import items_for
     from app.core.routes import bp as core_bp
+    from app.payments.routes import bp as payments_bp
     from app.payouts.routes import bp as payouts_bp
     from app.pwa.routes import bp as pwa_bp
     from app.pwa.routes import register_template_helpers
@@ -89,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(storage_bp)
+    app.register_blueprint(payments_bp)
     for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, tracking_bp, payouts_bp):
         app.register_blueprint(domain_bp)
     register_template_helpers(app)

@@ -52,6 +52,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STRIPE_SECRET_KEY", None, "Stripe API key. Unset: payments run offline (admin records funding, support marks payouts paid)."),
     Setting("STRIPE_WEBHOOK_SECRET", None, "Signing secret for Stripe webhooks; several, comma separated, while rolling the secret."),
     Setting("STRIPE_API_BASE", None, "Override Stripe's API host (tests point it at a local fake)."),
+    Setting("PAYOUT_MINIMUM_CENTS", "1000", "Smallest available balance (minor units) that is paid out in a payout run."),
+    Setting("PAYOUT_WEEKDAY", "mon", "Day of the weekly payout run (mon ... sun)."),
+    Setting("PAYOUT_HOUR_UTC", "9", "Hour (0-23, UTC) of the weekly payout run."),
+    Setting("PAYOUT_RECONCILE_AFTER_MINUTES", "15", "Stripe payouts pending or in flight longer than this are looked up and retried by the sweeper."),
     Setting("YOUTUBE_API_KEY", None, "YouTube Data API v3 key for view checks. Unset: YouTube posts are verified by hand."),
     Setting("PLATFORM_API_BASE", None, "Send all four platform API clients (YouTube, TikTok, Instagram, X) to this base URL (tests point it at a local fake)."),
     Setting("TOKEN_ENCRYPTION_KEY", None, "Fernet key(s), comma separated, for OAuth tokens at rest. Embedded default: derived from SECRET_KEY."),
@@ -86,6 +90,13 @@ def _int(name: str, default: int) -> int:
     if number <= 0:
         raise RuntimeError(f"{name} must be positive, got {number}")
     return number
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (_env(name, default) or default).strip().lower()
+    if value not in choices:
+        raise RuntimeError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _secret_key() -> str:
@@ -157,6 +168,10 @@ def load() -> dict:
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
         "PAYMENTS_MODE": "stripe" if _env("STRIPE_SECRET_KEY") else "offline",
+        "PAYOUT_MINIMUM_CENTS": _int("PAYOUT_MINIMUM_CENTS", 1000),
+        "PAYOUT_WEEKDAY": _choice("PAYOUT_WEEKDAY", "mon", ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+        "PAYOUT_HOUR_UTC": int(_choice("PAYOUT_HOUR_UTC", "9", tuple(str(h) for h in range(24)))),
+        "PAYOUT_RECONCILE_AFTER_MINUTES": _int("PAYOUT_RECONCILE_AFTER_MINUTES", 15),
         "YOUTUBE_API_KEY": _env("YOUTUBE_API_KEY"),
         "PLATFORM_API_BASE": _env("PLATFORM_API_BASE"),
         "TOKEN_ENCRYPTION_KEY": _env("TOKEN_ENCRYPTION_KEY"),

@@ -56,6 +56,9 @@ class Periodic:
 # The one place periodic work is registered (`python worker.py cron` runs these).
 PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("app.core.jobs.record_cron_heartbeat", queue="default", interval=60),
+    # Hourly tick; runs payouts once in the PAYOUT_WEEKDAY / PAYOUT_HOUR_UTC slot.
+    Periodic("app.payouts.jobs.run_scheduled_payouts", queue="payouts", interval=3600),
+    Periodic("app.payouts.jobs.sweep_stuck_payouts", queue="payouts", interval=300),
 )
 
 

@@ -19,6 +19,7 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Campaigns", "campaigns.feed", frozenset({"clipper"})),
     NavItem("Campaigns", "campaigns.brand_campaigns", frozenset({"brand"})),
+    NavItem("Earnings", "payouts.mine", frozenset({"clipper"})),
     NavItem("Queue", "tracking.queue", frozenset({"admin"})),
     NavItem("Payouts", "payouts.index", frozenset({"support", "admin"})),
     NavItem("Profile", "profile.show", frozenset({"clipper", "brand", "admin", "support"})),
