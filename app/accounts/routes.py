@@ -52,7 +52,8 @@ def mfa_passed() -> bool:
 @bp.before_app_request
 def gate():
     endpoint = request.endpoint or ""
-    if endpoint in ALWAYS_OPEN or endpoint.startswith(("pwa.", "storage.")):
+    # Signed URLs (storage) and signed webhooks (payments) carry their own authority.
+    if endpoint in ALWAYS_OPEN or endpoint.startswith(("pwa.", "storage.", "payments.")):
         return None
     # flask-login reports a suspended (inactive) user as not authenticated, so look first.
     if getattr(current_user, "suspended_at", None) is not None:
