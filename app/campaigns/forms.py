@@ -22,6 +22,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.campaigns import rules
@@ -56,7 +57,7 @@ class BasicsForm(FlaskForm):
                                              Length(max=rules.MAX_TITLE_LENGTH + _SLACK)])
     brief = TextAreaField("Brief", validators=[Length(max=rules.MAX_BRIEF_LENGTH + _SLACK,
                                                       message="The brief is far too long.")])
-    platforms = CheckboxList("Platforms", choices=[(p, PLATFORM_LABELS[p]) for p in PLATFORMS],
+    platforms = CheckboxList("Platforms", choices=[SelectChoice(p, PLATFORM_LABELS[p]) for p in PLATFORMS],
                              validate_choice=False)
     requirements = TextAreaField("Requirements (hashtags, mentions, disclosure)",
                                  validators=[Length(max=rules.MAX_REQUIREMENTS_LENGTH + _SLACK)])
@@ -70,7 +71,8 @@ class BasicsForm(FlaskForm):
 
 
 class BudgetForm(FlaskForm):
-    currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES], default="USD", validate_choice=False)
+    currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES], default="USD",
+                           validate_choice=False)
     cpm = StringField("CPM (paid per 1,000 views)", validators=[InputRequired("Enter the CPM."), Length(max=40)])
     budget = StringField("Budget", validators=[InputRequired("Enter the budget."), Length(max=40)])
     min_views_per_post = IntegerField("Minimum views per post before it earns", default=0,
@@ -107,8 +109,8 @@ class ScheduleForm(FlaskForm):
                              validators=[InputRequired()])
     auto_approve_hours = IntegerField("Content auto-approval window (hours)", default=48,
                                       validators=[InputRequired()])
-    approval_mode = RadioField("Who joins", choices=[("manual", "I approve each clipper"),
-                                                     ("automatic", "Approve clippers automatically")],
+    approval_mode = RadioField("Who joins", choices=[SelectChoice("manual", "I approve each clipper"),
+                                                     SelectChoice("automatic", "Approve clippers automatically")],
                                default="manual", validate_choice=False)
 
     def values(self) -> dict:
