@@ -18,7 +18,6 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Campaigns", "campaigns.feed", frozenset({"clipper"})),
-    NavItem("My campaigns", "campaigns.my_campaigns", frozenset({"clipper"})),
     NavItem("Campaigns", "campaigns.brand_campaigns", frozenset({"brand"})),
     NavItem("New campaign", "campaigns.new_campaign", frozenset({"brand"})),
     NavItem("Queue", "tracking.queue", frozenset({"admin"})),
