@@ -77,7 +77,7 @@ def main() -> None:
     app = create_app({"RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade()
-        brand = accounts.create_user(email="bench-brand@example.test", password="bench password 1234",
+        brand = accounts.create_user(email="bench-brand@example.test", password=os.urandom(12).hex(),
                                      display_name="Bench", role="brand", verified=True, company_name="Bench Co")
         db.session.commit()
         started = time.perf_counter()

@@ -74,7 +74,8 @@ def test_automatic_applications_racing_for_the_last_place(app, db, people):
         campaign_id = create_published(people.brand.id, people.admin.id, max_participants=2,
                                        approval_mode="automatic", title=f"Round {round_number}")
         applications.apply(campaign_id, people.clipper.id, "first in")
-        outcomes = race(app, *[lambda clipper=clipper: applications.apply(campaign_id, clipper, "me").status
-                               for clipper in racers])
+        calls = [lambda clipper=clipper, campaign=campaign_id: applications.apply(campaign, clipper, "me").status
+                 for clipper in racers]
+        outcomes = race(app, *calls)
         assert sorted(kind for kind, _ in outcomes) == ["lost", "lost", "won"], outcomes
         assert approved(db, campaign_id) == 2
