@@ -151,3 +151,25 @@ def test_brand_creates_admin_approves_clipper_applies_and_downloads(browser, pag
     assert [e for e in brand_errors if "422" not in e] == [] and len(brand_errors) <= 1
     brand_context.close()
     admin_context.close()
+
+
+def test_the_feed_loads_more_cards_as_the_phone_scrolls(page, live_server, db):
+    from tests.campaigns.seeding import seed_campaigns
+
+    brand = make_user("brand")
+    with db.engine.begin() as connection:
+        seed_campaigns(connection, brand.id, 45, utcnow())
+    from app.campaigns import browse
+
+    visible = len(browse.feed_page(browse.FeedFilters(), limit=100).cards)
+    assert browse.PAGE_SIZE < visible < 2 * browse.PAGE_SIZE
+
+    page.goto(live_server.url + "/campaigns")
+    page.wait_for_function("window.htmx !== undefined")
+    cards = page.locator(".campaign-card")
+    expect(cards).to_have_count(browse.PAGE_SIZE)
+    page.mouse.wheel(0, 20_000)  # a thumb flick to the end: the "Load more" link is revealed
+    expect(cards).to_have_count(visible)
+    expect(page.locator(".load-more")).to_have_count(0)  # the last page has no link
+    ids = cards.evaluate_all("cards => cards.map(card => card.dataset.campaignId)")
+    assert len(ids) == len(set(ids))
