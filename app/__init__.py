@@ -57,9 +57,12 @@ def register_extensions(app: Flask) -> None:
     register_security_headers(app)
 
     import app.accounts.models  # noqa: F401  (register models with the metadata)
+    import app.audit.models  # noqa: F401
+    import app.campaigns.models  # noqa: F401
     import app.ledger.models  # noqa: F401
     import app.payments.models  # noqa: F401
     import app.payouts.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")
@@ -78,9 +81,11 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import bp as accounts_bp
     from app.accounts.staff_routes import bp as staff_auth_bp
     from app.accounts.step_up import bp as step_up_bp
+    from app.campaigns.review_routes import bp as campaign_review_bp
     from app.campaigns.routes import bp as campaigns_bp
     from app.core.navigation import items_for
     from app.core.routes import bp as core_bp
+    from app.notifications.routes import bp as notifications_bp
     from app.payments.routes import bp as payments_bp
     from app.payouts.routes import bp as payouts_bp
     from app.pwa.routes import bp as pwa_bp
@@ -92,8 +97,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(storage_bp)
-    app.register_blueprint(payments_bp)
-    for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, tracking_bp, payouts_bp):
+    from app.accounts.step_up import bp as step_up_bp
+    from app.campaigns.review_routes import bp as campaign_review_bp
+    from app.campaigns.routes import bp as campaigns_bp
+    from app.core.navigation import items_for
+    from app.core.routes import bp as core_bp
+    from app.notifications.routes import bp as notifications_bp
+    from app.payments.routes import bp as payments_bp
         app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for

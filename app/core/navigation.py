@@ -19,8 +19,10 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Campaigns", "campaigns.feed", frozenset({"clipper"})),
     NavItem("Campaigns", "campaigns.brand_campaigns", frozenset({"brand"})),
+    NavItem("New campaign", "campaigns.new_campaign", frozenset({"brand"})),
     NavItem("Earnings", "payouts.mine", frozenset({"clipper"})),
     NavItem("Queue", "tracking.queue", frozenset({"admin"})),
+    NavItem("Campaign review", "campaign_review.queue", frozenset({"admin"})),
     NavItem("Payouts", "payouts.index", frozenset({"support", "admin"})),
     NavItem("Profile", "profile.show", frozenset({"clipper", "brand", "admin", "support"})),
 )
