@@ -60,9 +60,9 @@ def register_extensions(app: Flask) -> None:
     import app.audit.models  # noqa: F401
     import app.campaigns.models  # noqa: F401
     import app.ledger.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
     import app.payments.models  # noqa: F401
     import app.payouts.models  # noqa: F401
-    import app.notifications.models  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")
@@ -97,13 +97,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(storage_bp)
-    from app.accounts.step_up import bp as step_up_bp
-    from app.campaigns.review_routes import bp as campaign_review_bp
-    from app.campaigns.routes import bp as campaigns_bp
-    from app.core.navigation import items_for
-    from app.core.routes import bp as core_bp
-    from app.notifications.routes import bp as notifications_bp
-    from app.payments.routes import bp as payments_bp
+    app.register_blueprint(payments_bp)
+    for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, campaign_review_bp, notifications_bp,
+                      tracking_bp, payouts_bp):
         app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for
