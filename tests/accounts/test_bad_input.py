@@ -397,4 +397,4 @@ def test_injection_at_sign_in_does_not_sign_anyone_in(app, client, redis_client,
     response = post(client, "/login", {"email": email, "password": password})
     assert_refused(response, 422, field_id, message)
     assert state(app, redis_client, user_id=user.id) == before
-    assert client.get("/campaigns").headers["Location"].startswith("/login")
+    assert client.get("/profile").headers["Location"].startswith("/login")

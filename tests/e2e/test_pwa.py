@@ -237,7 +237,7 @@ def test_sign_in_and_sign_out(page, live_server, db):
     page.wait_for_url(base + "/")
     expect(page.locator("#flash")).to_have_text("You are signed out.")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
-    page.goto(base + "/campaigns")
+    page.goto(base + "/profile")
     expect(page).to_have_url(re.compile(r"/login\?next="))
 
 
