@@ -56,6 +56,8 @@ class Periodic:
 # The one place periodic work is registered (`python worker.py cron` runs these).
 PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("app.core.jobs.record_cron_heartbeat", queue="default", interval=60),
+    Periodic("app.tracking.jobs.schedule_view_checks", queue="views", interval=300),
+    Periodic("app.tracking.jobs.approve_overdue_submissions", queue="default", interval=600),
 )
 
 

@@ -19,8 +19,11 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Campaigns", "campaigns.feed", frozenset({"clipper"})),
     NavItem("My campaigns", "campaigns.my_campaigns", frozenset({"clipper"})),
+    NavItem("My posts", "submissions.my_submissions", frozenset({"clipper"})),
+    NavItem("Accounts", "social.accounts", frozenset({"clipper"})),
     NavItem("Campaigns", "campaigns.brand_campaigns", frozenset({"brand"})),
     NavItem("New campaign", "campaigns.new_campaign", frozenset({"brand"})),
+    NavItem("Posts", "submissions.brand_submissions", frozenset({"brand"})),
     NavItem("Queue", "tracking.queue", frozenset({"admin"})),
     NavItem("Campaign review", "campaign_review.queue", frozenset({"admin"})),
     NavItem("Payouts", "payouts.index", frozenset({"support", "admin"})),
