@@ -84,7 +84,7 @@ def test_admin_verifies_a_count_with_the_keyboard_and_the_brand_sees_it(page, li
     code = page.locator("#totp-form input[autocomplete=one-time-code]")
     code.fill(pyotp.TOTP(secret).now())
     code.press("Enter")
-    expect(page).to_have_url(re.compile(r"/admin/queue"))
+    expect(page).to_have_url(base + "/admin/queue")
     page.unroute("**/notifications/bell*")
     page.reload()
     page.wait_for_function("window.htmx !== undefined")
