@@ -68,6 +68,13 @@ def open_dispute_of(submission_id: int) -> Dispute | None:
                                                    Dispute.status == "open"))
 
 
+def dispute_submission(dispute_id: int) -> int:
+    submission_id = db.session.scalar(select(Dispute.submission_id).where(Dispute.id == dispute_id))
+    if submission_id is None:
+        raise NotFoundError("There is no such dispute.")
+    return submission_id
+
+
 def disputes_of(submission_id: int) -> list[Dispute]:
     return list(db.session.scalars(select(Dispute).where(Dispute.submission_id == submission_id)
                                    .order_by(Dispute.id.desc())))

@@ -90,13 +90,13 @@ def enter_count(submission_id: int):
 
 @bp.route("/snapshots/<int:snapshot_id>/verify", methods=["POST"])
 def verify(snapshot_id: int):
-    submission_id = int(request.form.get("submission_id") or 0)
+    submission_id = snapshots.submission_of(snapshot_id)
     return _act(submission_id, lambda: snapshots.verify(snapshot_id, current_user.id), "Count verified.")
 
 
 @bp.route("/snapshots/<int:snapshot_id>/reject", methods=["POST"])
 def reject(snapshot_id: int):
-    submission_id = int(request.form.get("submission_id") or 0)
+    submission_id = snapshots.submission_of(snapshot_id)
     return _act(submission_id, lambda: snapshots.reject(snapshot_id, current_user.id, request.form.get("reason")),
                 "Count rejected.")
 
@@ -115,14 +115,14 @@ def remove(submission_id: int):
 
 @bp.route("/signals/<int:signal_id>/clear", methods=["POST"])
 def clear_signal(signal_id: int):
-    submission_id = int(request.form.get("submission_id") or 0)
+    submission_id = service.signal_submission(signal_id)
     return _act(submission_id, lambda: service.clear_signal(signal_id, current_user.id), "Signal cleared.")
 
 
 @bp.route("/disputes/<int:dispute_id>/resolve", methods=["POST"])
 def resolve_dispute(dispute_id: int):
     form = request.form
-    submission_id = int(form.get("submission_id") or 0)
+    submission_id = disputes.dispute_submission(dispute_id)
     return _act(submission_id, lambda: disputes.resolve(dispute_id, current_user.id, form.get("outcome", ""),
                                                         form.get("note"), form.get("views")), "Dispute resolved.")
 

@@ -79,6 +79,13 @@ def clear_signal(signal_id: int, admin_id: int, now: datetime | None = None) -> 
     db.session.commit()
 
 
+def signal_submission(signal_id: int) -> int:
+    submission_id = db.session.scalar(select(FraudSignal.submission_id).where(FraudSignal.id == signal_id))
+    if submission_id is None:
+        raise NotFoundError("There is no such signal.")
+    return submission_id
+
+
 def remove_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> None:
     """Fraud or policy: take an approved post out. Commits."""
     from app.tracking.snapshots import lock_state

@@ -215,6 +215,13 @@ def bulk_verify(admin_id: int, snapshot_ids: list[int], now: datetime | None = N
     return verified, skipped
 
 
+def submission_of(snapshot_id: int) -> int:
+    submission_id = db.session.scalar(select(ViewSnapshot.submission_id).where(ViewSnapshot.id == snapshot_id))
+    if submission_id is None:
+        raise NotFoundError("There is no such count.")
+    return submission_id
+
+
 def history(submission_id: int) -> list[ViewSnapshot]:
     return list(db.session.scalars(select(ViewSnapshot).where(ViewSnapshot.submission_id == submission_id)
                                    .order_by(ViewSnapshot.recorded_at, ViewSnapshot.id)))
