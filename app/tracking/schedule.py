@@ -9,9 +9,12 @@ so every scheduler computes the same slot for the same moment):
 
 Invariants:
 - one check per post per slot, also with several schedulers running at once: a post's
-  slot is claimed by one conditional UPDATE of ``TrackingState.last_slot`` (only the
-  scheduler whose UPDATE changes the row enqueues it), and the job id is derived from
-  the batch's (post, slot) pairs, so a repeated enqueue of the same batch is a no-op;
+  slot is claimed by a conditional, set-based UPDATE of ``TrackingState.last_slot`` on
+  rows locked with SKIP LOCKED (only the scheduler whose UPDATE changes the row enqueues
+  it), and the job id is derived from the batch's (post, slot) pairs, so a repeated
+  enqueue of the same batch is a no-op;
+- a slot claimed whose enqueue then failed (Redis down after commit) is not retried: the
+  post is checked at its next slot, and it stays on the manual queue meanwhile if due;
 - checks are batched per job: up to ``BATCH_SIZE`` posts of one platform (and, for
   platforms called with the clipper's token, one clipper) per job;
 - jobs are enqueued after the claiming transaction commits, with ``RETRY_NETWORK``.
@@ -23,7 +26,7 @@ import hashlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import BigInteger, String, column, or_, select, update, values
 
 from app import jobs
 from app.db import utcnow
@@ -35,6 +38,7 @@ HOURLY_UNTIL = timedelta(hours=48)
 SIX_HOURLY_UNTIL = timedelta(days=7)
 BATCH_SIZE = 50
 SCAN_LIMIT = 5000
+CLAIM_CHUNK = 1000
 FINAL = "final"
 USER_TOKEN_PLATFORMS = frozenset({"tiktok", "instagram_reels", "x"})
 
@@ -57,12 +61,30 @@ def tracking_end(ends_at: datetime | None, hold_days: int) -> datetime | None:
     return None if ends_at is None else ends_at + timedelta(days=hold_days)
 
 
-def _claim_slot(submission_id: int, slot: str) -> bool:
-    changed = db.session.execute(
-        update(TrackingState).where(TrackingState.submission_id == submission_id,
-                                    or_(TrackingState.last_slot.is_(None), TrackingState.last_slot != slot))
-        .values(last_slot=slot).returning(TrackingState.submission_id)).scalar()
-    return changed is not None
+def _claim_slots(due: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Set ``last_slot`` for the due posts nobody else claimed; the (post, slot) pairs this call won.
+
+    Rows are locked in id order with SKIP LOCKED (a concurrent scheduler skips what this one
+    holds instead of waiting or deadlocking), then one UPDATE ... FROM (VALUES ...) changes
+    only rows whose slot still differs — after the other scheduler committed, that is none.
+    """
+    won: list[tuple[int, str]] = []
+    for start in range(0, len(due), CLAIM_CHUNK):
+        chunk = due[start:start + CLAIM_CHUNK]
+        locked = list(db.session.scalars(
+            select(TrackingState.submission_id).where(TrackingState.submission_id.in_([i for i, _ in chunk]))
+            .order_by(TrackingState.submission_id).with_for_update(skip_locked=True)))
+        if not locked:
+            continue
+        wanted = values(column("id", BigInteger), column("slot", String), name="due").data(
+            [pair for pair in chunk if pair[0] in set(locked)])
+        won.extend(tuple(row) for row in db.session.execute(
+            update(TrackingState)
+            .where(TrackingState.submission_id == wanted.c.id,
+                   or_(TrackingState.last_slot.is_(None), TrackingState.last_slot != wanted.c.slot))
+            .values(last_slot=wanted.c.slot)
+            .returning(TrackingState.submission_id, wanted.c.slot)))
+    return sorted(won)
 
 
 def batch_job_id(platform: str, pairs: list[tuple[int, str]]) -> str:
@@ -84,13 +106,15 @@ def schedule_due_checks(now: datetime | None = None) -> int:
         .where(Submission.status.in_(("submitted", "approved")),
                or_(TrackingState.last_slot.is_(None), TrackingState.last_slot != FINAL))
         .order_by(Submission.id).limit(SCAN_LIMIT)).all()
-    groups: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    due, owners = [], {}
     for sub_id, platform, clipper_id, created_at, last_slot, ends_at, hold_days in rows:
         slot = slot_for(created_at, now, tracking_end(ends_at, hold_days))
-        if slot is None or slot == last_slot or not _claim_slot(sub_id, slot):
-            continue
-        owner = clipper_id if platform in USER_TOKEN_PLATFORMS else None
-        groups[(platform, owner)].append((sub_id, slot))
+        if slot is not None and slot != last_slot:
+            due.append((sub_id, slot))
+            owners[sub_id] = (platform, clipper_id if platform in USER_TOKEN_PLATFORMS else None)
+    groups: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    for sub_id, slot in _claim_slots(due):
+        groups[owners[sub_id]].append((sub_id, slot))
     scheduled = 0
     for (platform, _owner), pairs in groups.items():
         for start in range(0, len(pairs), BATCH_SIZE):
