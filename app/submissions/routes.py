@@ -33,9 +33,13 @@ def _views(ids):
 
 
 def _disputes(submission_id: int):
+    return _disputes_for([submission_id])[submission_id]
+
+
+def _disputes_for(ids):
     from app.tracking import disputes
 
-    return [(d, disputes.outcome_text(d)) for d in disputes.disputes_of(submission_id)]
+    return disputes.disputes_for(ids)
 
 
 def _open_campaigns(clipper_id: int):
@@ -176,7 +180,7 @@ def _brand_page(items, campaign=None, status: int = 200, error: str | None = Non
     titles = {c.id: c.title for c in campaigns.brand_campaigns(current_user.id)}
     return render("submissions/brand.html", status=status, items=items, views=_views([s.id for s in items]),
                   campaign=campaign, titles=titles, labels=PLATFORM_LABELS, error=error, error_id=error_id,
-                  disputes={s.id: _disputes(s.id) for s in items})
+                  disputes=_disputes_for([s.id for s in items]))
 
 
 @bp.route("/brand/submissions")

@@ -68,6 +68,16 @@ def open_dispute_of(submission_id: int) -> Dispute | None:
                                                    Dispute.status == "open"))
 
 
+def disputes_for(submission_ids: list[int]) -> dict[int, list[tuple[Dispute, str]]]:
+    """Each post's disputes, newest first, with the outcome text both sides read (one query)."""
+    found: dict[int, list[tuple[Dispute, str]]] = {i: [] for i in submission_ids}
+    if submission_ids:
+        for dispute in db.session.scalars(select(Dispute).where(Dispute.submission_id.in_(submission_ids))
+                                          .order_by(Dispute.id.desc())):
+            found[dispute.submission_id].append((dispute, outcome_text(dispute)))
+    return found
+
+
 def dispute_submission(dispute_id: int) -> int:
     submission_id = db.session.scalar(select(Dispute.submission_id).where(Dispute.id == dispute_id))
     if submission_id is None:
