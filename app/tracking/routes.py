@@ -94,6 +94,15 @@ def verify(snapshot_id: int):
     return _act(submission_id, lambda: snapshots.verify(snapshot_id, current_user.id), "Count verified.")
 
 
+@bp.route("/snapshots/<int:snapshot_id>/evidence")
+def evidence(snapshot_id: int):
+    from app.tracking.evidence import evidence_url
+
+    response = redirect(evidence_url(snapshots.evidence_key_of(snapshot_id)), code=302)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.route("/snapshots/<int:snapshot_id>/reject", methods=["POST"])
 def reject(snapshot_id: int):
     submission_id = snapshots.submission_of(snapshot_id)

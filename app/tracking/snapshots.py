@@ -222,6 +222,13 @@ def submission_of(snapshot_id: int) -> int:
     return submission_id
 
 
+def evidence_key_of(snapshot_id: int) -> str:
+    key = db.session.scalar(select(ViewSnapshot.evidence_key).where(ViewSnapshot.id == snapshot_id))
+    if not key:
+        raise NotFoundError("This count has no screenshot.")
+    return key
+
+
 def history(submission_id: int) -> list[ViewSnapshot]:
     return list(db.session.scalars(select(ViewSnapshot).where(ViewSnapshot.submission_id == submission_id)
                                    .order_by(ViewSnapshot.recorded_at, ViewSnapshot.id)))

@@ -13,7 +13,7 @@ from app.tracking.schedule import schedule_due_checks
 from tests.outside import run_worker
 from tests.platforms.fake_platforms import YOUTUBE_KEY
 from tests.submissions.world import post
-from tests.tracking.conftest import approved_post, upload_evidence
+from tests.tracking.conftest import PNG, approved_post, upload_evidence
 
 
 def test_the_worker_runs_a_batched_check_one_api_call_for_three_posts(app, world, fake):
@@ -44,6 +44,12 @@ def test_clipper_reports_a_count_with_a_screenshot_for_the_queue(app, world, log
         snapshot = db.session.scalar(select(ViewSnapshot))
         assert (snapshot.views, snapshot.source, snapshot.recorded_by_id) == (4_200, "clipper_evidence",
                                                                              world.clippers[0].id)
+    admin = login_as(world.admin, on=app.test_client())
+    assert f"/admin/snapshots/{snapshot.id}/evidence" in admin.get("/admin/queue").get_data(as_text=True)
+    shot = admin.get(f"/admin/snapshots/{snapshot.id}/evidence")
+    assert shot.status_code == 302 and shot.headers["Location"].startswith("/storage/download/")
+    assert admin.get(shot.headers["Location"]).get_data() == PNG
+    assert clipper.get(f"/admin/snapshots/{snapshot.id}/evidence").status_code == 403
     other = login_as(world.clippers[1], on=app.test_client())
     stolen = post(other, f"/my/submissions/{sid}/views", {"views": "9", "evidence_key": key}, role="clipper")
     assert stolen.status_code == 404
