@@ -63,6 +63,9 @@ def register_extensions(app: Flask) -> None:
     import app.notifications.models  # noqa: F401
     import app.payments.models  # noqa: F401
     import app.payouts.models  # noqa: F401
+    import app.social.models  # noqa: F401
+    import app.submissions.models  # noqa: F401
+    import app.tracking.models  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")
@@ -90,7 +93,9 @@ def register_blueprints(app: Flask) -> None:
     from app.payouts.routes import bp as payouts_bp
     from app.pwa.routes import bp as pwa_bp
     from app.pwa.routes import register_template_helpers
+    from app.social.routes import bp as social_bp
     from app.storage.routes import bp as storage_bp
+    from app.submissions.routes import bp as submissions_bp
     from app.tracking.routes import bp as tracking_bp
 
     app.register_blueprint(core_bp)
@@ -99,7 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(storage_bp)
     app.register_blueprint(payments_bp)
     for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, campaign_review_bp, notifications_bp,
-                      tracking_bp, payouts_bp):
+                      tracking_bp, payouts_bp, social_bp, submissions_bp):
         app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for

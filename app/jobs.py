@@ -59,6 +59,8 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     # Hourly tick; runs payouts once in the PAYOUT_WEEKDAY / PAYOUT_HOUR_UTC slot.
     Periodic("app.payouts.jobs.run_scheduled_payouts", queue="payouts", interval=3600),
     Periodic("app.payouts.jobs.sweep_stuck_payouts", queue="payouts", interval=300),
+    Periodic("app.tracking.jobs.schedule_view_checks", queue="views", interval=300),
+    Periodic("app.tracking.jobs.approve_overdue_submissions", queue="default", interval=600),
 )
 
 

@@ -50,12 +50,19 @@ def log_formatter(fmt: str = "json") -> logging.Formatter:
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Route structlog and stdlib logging through one JSON formatter on stderr."""
+    processors = [
+        *SHARED_PROCESSORS,
+        structlog.processors.StackInfoRenderer(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ]
+    if structlog.is_configured():
+        # Loggers cached on first use hold the processor list itself: configuring again
+        # (a second app in one process) must change that list, not swap in a new one.
+        current = structlog.get_config()["processors"]
+        current[:] = processors
+        processors = current
     structlog.configure(
-        processors=[
-            *SHARED_PROCESSORS,
-            structlog.processors.StackInfoRenderer(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -28,6 +28,13 @@ TEXTS = {
     "application_approved": "You are in: your application to “{title}” was approved.",
     "application_rejected": "Your application to “{title}” was not accepted.",
     "application_removed": "You were removed from “{title}”: {reason}",
+    "submission_received": "New post from @{handle} for “{title}” to review.",
+    "submission_approved": "Your post for “{title}” was approved.",
+    "submission_rejected": "Your post for “{title}” was rejected: {reason}",
+    "submission_revision_requested": "Changes requested on your post for “{title}”: {reason}",
+    "submission_removed": "Your post for “{title}” was removed: {reason}",
+    "dispute_opened": "The brand disputes the views of your post for “{title}”: {reason}",
+    "dispute_resolved": "The view dispute on a post for “{title}” was resolved: {reason}",
 }
 
 

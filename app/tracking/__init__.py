@@ -1,1 +1,1 @@
-"""View snapshots, the verification queue, scheduled checks, fraud signals."""
+"""Tracking: view snapshots, the admin verification queue, scheduled platform checks, fraud signals."""

@@ -1,0 +1,46 @@
+"""A clipper's account on one platform (declared handle now, OAuth connection later).
+
+Invariants:
+- one row per (user, platform) (unique constraint); ``platform`` is one of
+  ``social.platforms.PLATFORMS``; ``status`` is one of ``ACCOUNT_STATUSES``:
+  ``manual`` (the clipper only declared the handle), ``connected`` (OAuth tokens
+  held), ``expired`` (tokens rejected or past ``expires_at``; reconnect needed);
+- ``handle`` is stored normalised: no leading ``@``, lower-case;
+- tokens are only ever stored sealed (``app.security.seal``), never in clear.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import IdMixin, TimestampMixin, UTCDateTime
+from app.extensions import db
+
+SOCIAL_PLATFORMS = ("tiktok", "youtube_shorts", "instagram_reels", "x")
+ACCOUNT_STATUSES = ("manual", "connected", "expired")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class ConnectedAccount(IdMixin, TimestampMixin, db.Model):
+    __tablename__ = "connected_accounts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "platform"),
+        CheckConstraint(_in("platform", SOCIAL_PLATFORMS), name="platform_valid"),
+        CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status_valid"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+                                         index=True)
+    platform: Mapped[str] = mapped_column(String(20), nullable=False)
+    handle: Mapped[str] = mapped_column(String(100), nullable=False)
+    platform_user_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    access_token_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refresh_token_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="manual")

@@ -1,0 +1,126 @@
+"""Tracking's door for other domains: start tracking a post, the earnings and payouts hooks,
+flagging, and what a clipper or brand may read about a post's views.
+
+Invariants:
+- every submission has exactly one ``TrackingState`` row, created in the same
+  transaction as the submission (``start_tracking``);
+- ``on_snapshot_verified`` is called once per verified snapshot, inside the
+  transaction that verified it — earnings hangs its posting here;
+- ``has_open_fraud_flag`` is true while any of the clipper's posts has an open
+  fraud signal (see ``tracking.fraud``) — payouts hold while it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.audit import service as audit
+from app.errors import NotFoundError
+from app.extensions import db
+from app.submissions import service as submissions
+from app.tracking import claims, fraud
+from app.tracking.models import FraudSignal, TrackingState, ViewSnapshot
+
+
+def start_tracking(submission_id: int, clipper_id: int, platform: str) -> TrackingState:
+    """Create the post's tracking row; on the manual queue from the start when no API call is possible."""
+    from app.social import service as social
+
+    manual = None if social.credentials_for(clipper_id, platform) else social.manual_reason(clipper_id, platform)
+    state = TrackingState(submission_id=submission_id, risk_score=0, manual_reason=manual)
+    db.session.add(state)
+    db.session.flush()
+    return state
+
+
+def on_snapshot_verified(snapshot_id: int) -> None:
+    """Hook for the earnings domain: a snapshot became verified (same transaction).
+
+    Earnings will read the snapshot's submission and cumulative verified views here
+    and post the delta to the ledger (DESIGN rule 1). Intentionally a no-op until then.
+    """
+    return None
+
+
+def has_open_fraud_flag(clipper_id: int) -> bool:
+    """True while any of the clipper's posts carries an open fraud signal (payouts hold)."""
+    return fraud.has_open_fraud_flag(clipper_id)
+
+
+def flag_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> FraudSignal:
+    """An admin flags a post for review (raises its risk). Commits."""
+    from app.tracking.snapshots import lock_state
+
+    reason = submissions.clean_reason(reason, required=True)
+    lock_state(submission_id)
+    claims.require_claim(submission_id, admin_id, now)
+    signal = fraud.raise_signal(submission_id, "admin_flag", {"reason": reason, "admin_id": admin_id})
+    audit.record(admin_id, "submission.flagged", "submission", submission_id, reason=reason)
+    db.session.commit()
+    return signal
+
+
+def clear_signal(signal_id: int, admin_id: int, now: datetime | None = None) -> None:
+    """An admin reviewed a signal and closes it. Commits."""
+    from app.tracking.snapshots import lock_state
+
+    submission_id = db.session.scalar(select(FraudSignal.submission_id).where(FraudSignal.id == signal_id))
+    if submission_id is None:
+        raise NotFoundError("There is no such signal.")
+    lock_state(submission_id)
+    claims.require_claim(submission_id, admin_id, now)
+    signal = db.session.get(FraudSignal, signal_id)
+    if signal.cleared_at is None:
+        fraud.clear_signal(signal, admin_id)
+        audit.record(admin_id, "signal.cleared", "submission", submission_id, kind=signal.kind)
+    db.session.commit()
+
+
+def signal_submission(signal_id: int) -> int:
+    submission_id = db.session.scalar(select(FraudSignal.submission_id).where(FraudSignal.id == signal_id))
+    if submission_id is None:
+        raise NotFoundError("There is no such signal.")
+    return submission_id
+
+
+def remove_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> None:
+    """Fraud or policy: take an approved post out. Commits."""
+    from app.tracking.snapshots import lock_state
+
+    lock_state(submission_id)
+    claims.require_claim(submission_id, admin_id, now)
+    submissions.remove_submission(submission_id, admin_id, reason)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class ViewsSummary:
+    verified_views: int | None
+    verified_at: datetime | None
+    pending: int
+    manual_reason: str | None
+    history: list[ViewSnapshot]
+
+
+def views_summary(submission_ids: list[int]) -> dict[int, ViewsSummary]:
+    """What a clipper or brand sees of each post's views (for posts they may already see)."""
+    if not submission_ids:
+        return {}
+    states = {s.submission_id: s for s in db.session.scalars(
+        select(TrackingState).where(TrackingState.submission_id.in_(submission_ids)))}
+    snaps: dict[int, list[ViewSnapshot]] = {i: [] for i in submission_ids}
+    for snap in db.session.scalars(select(ViewSnapshot).where(ViewSnapshot.submission_id.in_(submission_ids))
+                                   .order_by(ViewSnapshot.recorded_at, ViewSnapshot.id)):
+        snaps[snap.submission_id].append(snap)
+    result = {}
+    for submission_id in submission_ids:
+        state = states.get(submission_id)
+        history = snaps[submission_id]
+        result[submission_id] = ViewsSummary(
+            state.last_verified_views if state else None, state.last_verified_at if state else None,
+            sum(1 for s in history if s.status == "pending"), state.manual_reason if state else None,
+            [s for s in history if s.status == "verified"])
+    return result
