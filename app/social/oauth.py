@@ -88,7 +88,7 @@ class ProviderSpec:
     scope: str
     userinfo_params: dict[str, str] = field(default_factory=dict)
     authorize_params: dict[str, str] = field(default_factory=dict)
-    token_auth: str = "client_secret_post"
+    client_auth_method: str = "client_secret_post"
     refresh_by_access_token: bool = False
 
 
@@ -100,7 +100,7 @@ SPECS: dict[str, ProviderSpec] = {spec.platform: spec for spec in (
          "userinfo": "https://open.tiktokapis.com/v2/user/info/"},
         scope="user.info.basic,user.info.profile,video.list",  # TikTok: comma separated
         userinfo_params={"fields": "open_id,username,display_name"},
-        token_auth="tiktok_client_key"),
+        client_auth_method="tiktok_client_key"),
     ProviderSpec(
         "youtube_shorts", "YOUTUBE",
         {"authorize": "https://accounts.google.com/o/oauth2/v2/auth",
@@ -125,7 +125,7 @@ SPECS: dict[str, ProviderSpec] = {spec.platform: spec for spec in (
          "token": "https://api.x.com/2/oauth2/token",
          "userinfo": "https://api.x.com/2/users/me"},
         scope="tweet.read users.read offline.access",
-        token_auth="client_secret_basic"),
+        client_auth_method="client_secret_basic"),
 )}
 
 
@@ -176,9 +176,9 @@ def _client_settings(platform: str, config) -> dict:
         authorize_url=endpoint(platform, "authorize", config), access_token_url=endpoint(platform, "token", config),
         authorize_params=dict(spec.authorize_params) or None,
         client_kwargs={"scope": spec.scope, "code_challenge_method": "S256",
-                       "token_endpoint_auth_method": spec.token_auth},
+                       "token_endpoint_auth_method": spec.client_auth_method},
     )
-    if spec.token_auth == "tiktok_client_key":
+    if spec.client_auth_method == "tiktok_client_key":
         settings["client_auth_methods"] = [("tiktok_client_key", _tiktok_client_key)]
     if platform == "instagram_reels":
         settings["compliance_fix"] = _unwrap_instagram_token
