@@ -154,7 +154,8 @@ class LocalOAuthProvider:
         with self._lock:
             deny, self.deny_next = self.deny_next, False
             if deny:
-                query = {"error": "access_denied", "error_description": "The user denied access", "state": args["state"]}
+                query = {"error": "access_denied", "error_description": "The user denied access",
+                         "state": args["state"]}
             else:
                 code = secrets.token_urlsafe(16)
                 self.codes[code] = {"platform": platform, "redirect_uri": redirect_uri,

@@ -121,6 +121,8 @@ def test_denied_consent_stores_nothing(app, client, clipper, provider):
     assert "You did not allow access on X" in flashes(client)
     assert account_row(app, clipper.id, "x") is None
     assert provider.calls("token") == []
+    with client.session_transaction() as session:
+        assert not [key for key in session if key.startswith("_state_")], "the spent state is forgotten"
 
 
 def test_a_tampered_state_is_refused_before_any_token_call(app, client, clipper, provider):
