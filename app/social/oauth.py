@@ -9,7 +9,8 @@ Invariants:
 - every authorization carries ``state`` and a PKCE S256 challenge (authlib keeps the
   verifier in the session); the state data also names the clipper who started it, and
   ``finish_authorization`` refuses a callback whose state this session does not hold or
-  that another user started — before any call to the provider;
+  that another user started — before any call to the provider; a session holds at most
+  one pending sign-in per platform (starting again replaces it), so the cookie stays small;
 - every outside call has a timeout; failures reach callers as ``ConnectionFailedError``
   (a DomainError with a message for the clipper), ``RefreshRejectedError`` (the provider
   says the grant is dead: reconnect) or ``ProviderUnavailableError`` (network, 5xx, a
@@ -216,7 +217,11 @@ def start_authorization(platform: str, user_id: int, redirect_uri: str) -> str:
     url = authorization["url"]
     if platform == "tiktok":
         url = _rename_query_param(url, "client_id", "client_key")
-    client.save_authorize_data(redirect_uri=redirect_uri, user_id=user_id, platform=platform, **authorization)
+    # The session is a cookie: keep one pending sign-in per platform, and keep it small.
+    for key in [key for key in session if key.startswith(f"_state_{platform}_")]:
+        session.pop(key)
+    client.save_authorize_data(redirect_uri=redirect_uri, user_id=user_id, platform=platform,
+                               state=authorization["state"], code_verifier=authorization["code_verifier"])
     return url
 
 

@@ -141,7 +141,9 @@ STATUS_TRANSITIONS = {
     "expired": frozenset({"connected", "manual"}),
 }
 REFRESH_SLOT_SECONDS = 300  # matches the scheduler's interval in app.jobs.PERIODIC_JOBS
-REFRESH_BATCH_SIZE = 50
+REFRESH_BATCH_SIZE = 25
+# Each refresh may wait out the provider's timeouts (~13 s) while holding its row lock.
+REFRESH_JOB_TIMEOUT = REFRESH_BATCH_SIZE * 14 + 30
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,7 @@ def schedule_token_refreshes(now: datetime | None = None) -> int:
     for start in range(0, len(claimed), REFRESH_BATCH_SIZE):
         batch = claimed[start:start + REFRESH_BATCH_SIZE]
         jobs.enqueue_after_commit(refresh_tokens, batch, id=refresh_job_id(slot, batch), queue="default",
-                                  retry=jobs.RETRY_NETWORK)
+                                  retry=jobs.RETRY_NETWORK, timeout=REFRESH_JOB_TIMEOUT)
     db.session.commit()
     return len(claimed)
 

@@ -147,6 +147,19 @@ def test_a_callback_is_only_good_once(app, client, clipper, provider):
     assert len(provider.calls("token")) == 1
 
 
+def test_starting_again_replaces_the_pending_sign_in(app, client, clipper, provider):
+    first = visit_provider(start_connect(client, "x"))
+    for _ in range(8):
+        latest = visit_provider(start_connect(client, "x"))
+    with client.session_transaction() as session:
+        pending = [key for key in session if key.startswith("_state_")]
+        assert len(pending) == 1 and len(str(session[pending[0]])) < 400
+    client.get(first)
+    assert account_row(app, clipper.id, "x") is None
+    client.get(latest)
+    assert account_row(app, clipper.id, "x").status == "connected"
+
+
 def test_a_callback_from_another_session_or_user_is_refused(app, client, clipper, provider, login_as):
     callback = visit_provider(start_connect(client, "x"))
     # Another clipper, own browser: this session never started the authorization.
