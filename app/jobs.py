@@ -61,6 +61,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("app.payouts.jobs.sweep_stuck_payouts", queue="payouts", interval=300),
     Periodic("app.tracking.jobs.schedule_view_checks", queue="views", interval=300),
     Periodic("app.tracking.jobs.approve_overdue_submissions", queue="default", interval=600),
+    Periodic("app.social.jobs.schedule_token_refreshes", queue="default", interval=300),
 )
 
 

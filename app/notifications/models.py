@@ -20,7 +20,7 @@ KINDS = (
     "campaign_approved", "campaign_changes_requested", "campaign_discarded",
     "application_received", "application_approved", "application_rejected", "application_removed",
     "submission_received", "submission_approved", "submission_rejected", "submission_revision_requested",
-    "submission_removed", "dispute_opened", "dispute_resolved",
+    "submission_removed", "dispute_opened", "dispute_resolved", "social_account_expired",
 )
 
 

@@ -35,6 +35,8 @@ TEXTS = {
     "submission_removed": "Your post for “{title}” was removed: {reason}",
     "dispute_opened": "The brand disputes the views of your post for “{title}”: {reason}",
     "dispute_resolved": "The view dispute on a post for “{title}” was resolved: {reason}",
+    "social_account_expired": "Your {platform} connection expired. Reconnect it so your views are checked "
+                              "automatically; until then they are checked by hand.",
 }
 
 

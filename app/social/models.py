@@ -6,14 +6,18 @@ Invariants:
   ``manual`` (the clipper only declared the handle), ``connected`` (OAuth tokens
   held), ``expired`` (tokens rejected or past ``expires_at``; reconnect needed);
 - ``handle`` is stored normalised: no leading ``@``, lower-case;
-- tokens are only ever stored sealed (``app.security.seal``), never in clear.
+- tokens are only ever stored sealed (``app.security.seal``), never in clear;
+- a platform account (``platform``, ``platform_user_id``) is connected to at most one
+  clipper (partial unique index);
+- ``refresh_slot`` is the last token-refresh slot a scheduler claimed for the row, so two
+  schedulers never enqueue the same account twice in one slot.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import IdMixin, TimestampMixin, UTCDateTime
@@ -33,6 +37,9 @@ class ConnectedAccount(IdMixin, TimestampMixin, db.Model):
         UniqueConstraint("user_id", "platform"),
         CheckConstraint(_in("platform", SOCIAL_PLATFORMS), name="platform_valid"),
         CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status_valid"),
+        Index("uq_connected_accounts_platform_user", "platform", "platform_user_id", unique=True,
+              postgresql_where=text("platform_user_id IS NOT NULL"),
+              sqlite_where=text("platform_user_id IS NOT NULL")),
     )
 
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
@@ -44,3 +51,4 @@ class ConnectedAccount(IdMixin, TimestampMixin, db.Model):
     refresh_token_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="manual")
+    refresh_slot: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -1,8 +1,21 @@
-"""Connected social accounts: declared handles now, OAuth tokens in a follow-up.
+"""Connected social accounts: declared handles, OAuth connections, token refresh.
 
 Invariants:
 - a clipper has at most one account per platform; declaring a handle again
-  replaces it (the OAuth follow-up moves ``status`` to ``connected``);
+  replaces it; connecting by OAuth moves ``status`` to ``connected``; a platform
+  account (its platform user id) is connected to at most one clipper;
+- every OAuth-driven status change goes through ``_move_status``: the row is locked
+  (``FOR UPDATE``), the move is checked against ``STATUS_TRANSITIONS`` and an audit
+  event is written in the same transaction; each public function commits once;
+- a failed connection (denied consent, bad state, provider down) changes nothing;
+- tokens are sealed before they touch the session; disconnecting wipes them;
+- a token refresh holds the row lock across the provider call and re-checks that the
+  token is still due, so concurrent or repeated refresh jobs refresh once (rotating
+  refresh tokens are never spent twice); a refused grant moves the account to
+  ``expired`` and tells the clipper; an unreachable provider changes nothing and is
+  raised for the job to retry;
+- a scheduler claims each due account for the current slot with one conditional
+  UPDATE of ``refresh_slot``, so concurrent schedulers enqueue it once per slot;
 - handles are normalised (``@`` stripped, lower-case) and checked against
   ``HANDLE`` before they are stored; bad input changes nothing;
 - ``credentials_for`` is the only door to platform credentials: it returns
@@ -14,16 +27,22 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from app import jobs
 from app.audit import service as audit
 from app.db import utcnow
-from app.errors import ValidationError
+from app.errors import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
-from app.security import unseal
+from app.security import seal, unseal
+from app.social import oauth
 from app.social.models import SOCIAL_PLATFORMS, ConnectedAccount
 from app.social.platforms import PlatformCredentials, platform_label
 
@@ -112,3 +131,172 @@ def manual_reason(user_id: int, platform: str) -> str:
     if platform not in USER_TOKEN_PLATFORMS:
         return f"No {label} API key is configured, so this post is verified by hand."
     return f"The clipper's {label} account is not connected, so this post is verified by hand."
+
+
+# --- OAuth connections -----------------------------------------------------------------
+
+STATUS_TRANSITIONS = {
+    "manual": frozenset({"connected"}),
+    "connected": frozenset({"connected", "expired", "manual"}),  # reconnect, grant refused, disconnect
+    "expired": frozenset({"connected", "manual"}),
+}
+REFRESH_SLOT_SECONDS = 300  # matches the scheduler's interval in app.jobs.PERIODIC_JOBS
+REFRESH_BATCH_SIZE = 25
+# Each refresh may wait out the provider's timeouts (~13 s) while holding its row lock.
+REFRESH_JOB_TIMEOUT = REFRESH_BATCH_SIZE * 14 + 30
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    platform: str
+    handle: str
+    replaced_handle: str | None  # the declared handle the provider's one replaced, if different
+
+
+def _locked_account(user_id: int, platform: str) -> ConnectedAccount | None:
+    return db.session.scalar(select(ConnectedAccount).where(
+        ConnectedAccount.user_id == user_id, ConnectedAccount.platform == platform).with_for_update())
+
+
+def _move_status(account: ConnectedAccount, new_status: str, actor_id: int | None, action: str, **data) -> None:
+    old_status = account.status
+    if new_status not in STATUS_TRANSITIONS[old_status]:
+        raise ConflictError(f"This account cannot go from {old_status} to {new_status}.")
+    account.status = new_status
+    audit.record(actor_id, action, "connected_account", account.id, platform=account.platform,
+                 from_status=old_status, to_status=new_status, **data)
+
+
+def connectable_platforms() -> frozenset[str]:
+    return oauth.available_platforms()
+
+
+def begin_connection(user_id: int, platform: str, redirect_uri: str) -> str:
+    """The provider URL to send the clipper to (state and PKCE verifier kept in the session)."""
+    return oauth.start_authorization(_check_platform(platform), user_id, redirect_uri)
+
+
+def complete_connection(user_id: int, platform: str) -> ConnectionResult:
+    """Finish the provider's callback: store the account's id, handle and sealed tokens. Commits."""
+    platform = _check_platform(platform)
+    label = platform_label(platform)
+    provider = oauth.finish_authorization(platform, user_id)  # raises before anything is stored
+    try:
+        handle = normalise_handle(provider.handle)
+    except ValidationError:
+        raise oauth.ConnectionFailedError(f"{label} gave us a handle we cannot use. Contact support.") from None
+    taken = db.session.scalar(select(ConnectedAccount.id).where(
+        ConnectedAccount.platform == platform, ConnectedAccount.platform_user_id == provider.platform_user_id,
+        ConnectedAccount.user_id != user_id))
+    if taken is not None:
+        raise ConflictError(f"That {label} account is already connected to another ContentFlow clipper.")
+    account = _locked_account(user_id, platform)
+    if account is None:
+        account = ConnectedAccount(user_id=user_id, platform=platform, handle=handle, status="manual")
+        db.session.add(account)
+        db.session.flush()
+    replaced = account.handle if account.handle != handle else None
+    account.handle = handle
+    account.platform_user_id = provider.platform_user_id
+    account.access_token_sealed = seal(provider.tokens.access_token)
+    account.refresh_token_sealed = seal(provider.tokens.refresh_token) if provider.tokens.refresh_token else None
+    account.expires_at = provider.tokens.expires_at
+    account.refresh_slot = None
+    _move_status(account, "connected", user_id, "social.account_connected", handle=handle, replaced_handle=replaced)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another clipper connected the same platform account a moment ago
+        db.session.rollback()
+        raise ConflictError(f"That {label} account is already connected to another ContentFlow clipper.") from None
+    return ConnectionResult(platform, handle, replaced)
+
+
+def disconnect_account(user_id: int, platform: str) -> None:
+    """Wipe the clipper's tokens for ``platform``; the handle stays, checked by hand again. Commits."""
+    platform = _check_platform(platform)
+    account = _locked_account(user_id, platform)
+    if account is None or account.status == "manual":
+        db.session.rollback()
+        raise NotFoundError(f"You have no connected {platform_label(platform)} account.")
+    account.access_token_sealed = account.refresh_token_sealed = None
+    account.platform_user_id = None
+    account.expires_at = None
+    account.refresh_slot = None
+    _move_status(account, "manual", user_id, "social.account_disconnected")
+    db.session.commit()
+
+
+# --- Token refresh ---------------------------------------------------------------------
+
+def _refresh_ahead() -> timedelta:
+    return timedelta(seconds=int(current_app.config.get("SOCIAL_REFRESH_AHEAD") or 1800))
+
+
+def _refreshable():
+    return or_(ConnectedAccount.refresh_token_sealed.is_not(None), ConnectedAccount.platform == "instagram_reels")
+
+
+def refresh_slot(now: datetime) -> str:
+    start = int(now.timestamp()) // REFRESH_SLOT_SECONDS * REFRESH_SLOT_SECONDS
+    return datetime.fromtimestamp(start, now.tzinfo).strftime("%Y%m%dT%H%M")
+
+
+def refresh_job_id(slot: str, account_ids: list[int]) -> str:
+    digest = hashlib.sha256(",".join(map(str, sorted(account_ids))).encode()).hexdigest()[:16]
+    return jobs.job_id("social_refresh", slot, digest)
+
+
+def schedule_token_refreshes(now: datetime | None = None) -> int:
+    """Claim every connected account whose token expires soon for this slot and enqueue
+    refresh jobs in batches; returns how many accounts were claimed. Commits."""
+    from app.social.jobs import refresh_tokens
+
+    now = now or utcnow()
+    slot = refresh_slot(now)
+    claimed = sorted(db.session.scalars(
+        update(ConnectedAccount)
+        .where(ConnectedAccount.status == "connected", ConnectedAccount.expires_at <= now + _refresh_ahead(),
+               _refreshable(),
+               or_(ConnectedAccount.refresh_slot.is_(None), ConnectedAccount.refresh_slot != slot))
+        .values(refresh_slot=slot)
+        .returning(ConnectedAccount.id)).all())
+    for start in range(0, len(claimed), REFRESH_BATCH_SIZE):
+        batch = claimed[start:start + REFRESH_BATCH_SIZE]
+        jobs.enqueue_after_commit(refresh_tokens, batch, id=refresh_job_id(slot, batch), queue="default",
+                                  retry=jobs.RETRY_NETWORK, timeout=REFRESH_JOB_TIMEOUT)
+    db.session.commit()
+    return len(claimed)
+
+
+def refresh_account_tokens(account_id: int, now: datetime | None = None) -> str:
+    """Refresh one account's tokens if still due: ``refreshed``, ``expired``, ``not_due`` or
+    ``skipped``. Raises ``oauth.ProviderUnavailableError`` (nothing changed) to be retried. Commits."""
+    now = now or utcnow()
+    account = db.session.scalar(select(ConnectedAccount).where(ConnectedAccount.id == account_id).with_for_update())
+    if account is None or account.status != "connected" or not account.access_token_sealed:
+        db.session.rollback()
+        return "skipped"
+    if account.expires_at is not None and account.expires_at > now + _refresh_ahead():
+        db.session.rollback()  # a concurrent or earlier run already refreshed it
+        return "not_due"
+    refresh_token = unseal(account.refresh_token_sealed) if account.refresh_token_sealed else None
+    try:
+        tokens = oauth.refresh(account.platform, refresh_token, unseal(account.access_token_sealed))
+    except oauth.RefreshRejectedError as exc:
+        _move_status(account, "expired", None, "social.token_refresh_refused", reason=str(exc))
+        from app.notifications.service import notify
+
+        notify(account.user_id, "social_account_expired", platform=platform_label(account.platform),
+               url="/me/accounts")
+        db.session.commit()
+        return "expired"
+    except Exception:
+        db.session.rollback()
+        raise
+    account.access_token_sealed = seal(tokens.access_token)
+    account.refresh_token_sealed = seal(tokens.refresh_token) if tokens.refresh_token else account.refresh_token_sealed
+    account.expires_at = tokens.expires_at
+    audit.record(None, "social.tokens_refreshed", "connected_account", account.id, platform=account.platform,
+                 expires_at=tokens.expires_at.isoformat() if tokens.expires_at else None)
+    db.session.commit()
+    return "refreshed"
