@@ -1,7 +1,7 @@
 """social: token refresh slot, one clipper per platform account, expiry notification
 
-Revision ID: 0006_social
-Revises: 0005_tracking
+Revision ID: 0007_social
+Revises: 0006_payouts
 Create Date: 2026-11-23 04:50:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_social'
-down_revision = '0005_tracking'
+revision = '0007_social'
+down_revision = '0006_payouts'
 branch_labels = None
 depends_on = None
 
