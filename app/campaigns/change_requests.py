@@ -76,13 +76,13 @@ def _reason(reason, *, required: bool) -> str:
 
 def spent_cents(campaign: Campaign) -> int:
     """Money that ever left the campaign's escrow (earnings accrued to clippers, refunds)."""
-    return -db.session.scalar(
+    return -int(db.session.scalar(  # SUM is a Decimal on PostgreSQL
         select(func.coalesce(func.sum(LedgerLine.amount_cents), 0))
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
         .where(LedgerAccount.owner_type == "campaign", LedgerAccount.owner_id == campaign.id,
                LedgerAccount.purpose == "campaign_escrow", LedgerAccount.currency == campaign.currency,
                LedgerLine.amount_cents < 0)
-    )
+    ))
 
 
 def _checked_terms(campaign: Campaign, cpm_cents, budget_cents) -> dict:
