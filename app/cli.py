@@ -14,6 +14,7 @@ DEMO_USERS = (
     # email, display name, role, extra fields
     ("clipper@demo.contentflow.local", "Casey Clipper", "clipper", {"handle": "casey.clips", "country": "US"}),
     ("brand@demo.contentflow.local", "Bree Brand", "brand", {"company_name": "Bright Brand Co."}),
+    ("snacks@demo.contentflow.local", "Sol Snacks", "brand", {"company_name": "Northwind Snacks"}),
     ("admin@demo.contentflow.local", "Ada Admin", "admin", {}),
     ("support@demo.contentflow.local", "Sam Support", "support", {}),
 )
@@ -22,8 +23,9 @@ DEMO_USERS = (
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
-    """Create the demo accounts (idempotent) and print how to sign in."""
+    """Create the demo accounts and demo campaigns (idempotent) and print how to sign in."""
     from app.accounts import service
+    from app.demo import build_demo_world
     from app.extensions import db
 
     password = current_app.config["DEMO_PASSWORD"]
@@ -34,7 +36,13 @@ def seed_command() -> None:
                                 **extra)
             created += 1
     db.session.commit()
-    click.echo(f"Demo data ready ({created} new account(s)). Sign in at /login with:")
+    ids = {email: service.get_user_by_email(email).id for email, *_rest in DEMO_USERS}
+    made = build_demo_world(brand_ids=[ids["brand@demo.contentflow.local"], ids["snacks@demo.contentflow.local"]],
+                            clipper_id=ids["clipper@demo.contentflow.local"],
+                            admin_id=ids["admin@demo.contentflow.local"])
+    for line in made:
+        click.echo(f"  + {line}")
+    click.echo(f"Demo data ready ({created} new account(s), {len(made)} new demo item(s)). Sign in at /login with:")
     for email, _name, role, _extra in DEMO_USERS:
         click.echo(f"  {role:8s} {email}  password: {password}")
     click.echo("Staff accounts set up an authenticator app (TOTP) at their first sign-in.")

@@ -3,5 +3,6 @@
 Modules: ``models`` (rows), ``rules`` (field validation), ``service`` (create, edit,
 lifecycle), ``funding`` (escrow from the ledger), ``applications``, ``assets``,
 ``browse`` (the feed's keyset query), routes in ``routes`` (public + clipper),
-``brand_routes``, ``review_routes`` (admin).
+``brand_routes``, ``review_routes`` (admin); ``change_requests`` (CPM/budget changes on a
+live campaign, re-reviewed) with its brand pages in ``change_routes``.
 """

@@ -12,12 +12,13 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, request, url_for
 from flask_login import current_user
 
-from app.campaigns import applications, assets, funding, service
+from app.campaigns import applications, assets, change_requests, funding, service
 from app.campaigns.blueprint import bp
 from app.campaigns.forms import (
     ActionForm,
     BasicsForm,
     BudgetForm,
+    ChangeRequestForm,
     LiveEditForm,
     ReasonForm,
     ScheduleForm,
@@ -156,7 +157,8 @@ def brand_campaign(campaign_id: int):
     return render("campaigns/brand_campaign.html", campaign=campaign,
                   applications=applications.applications_to(campaign.id), assets=assets.assets_of(campaign.id),
                   funded_cents=funding.funded_cents(campaign.id), action_form=ActionForm(),
-                  reason_form=ReasonForm(), edit_form=edit_form, platform_labels=PLATFORM_LABELS)
+                  reason_form=ReasonForm(), edit_form=edit_form, platform_labels=PLATFORM_LABELS,
+                  pending_change=change_requests.pending_request(campaign.id), change_form=ChangeRequestForm())
 
 
 LIFECYCLE_ACTIONS = {

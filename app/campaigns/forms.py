@@ -143,3 +143,23 @@ class ActionForm(FlaskForm):
     """A button-only form (CSRF only)."""
 
     next = HiddenField()
+
+
+class ChangeRequestForm(FlaskForm):
+    """New CPM and/or budget for a live campaign (in the campaign's currency; blank keeps the term)."""
+
+    cpm = StringField("New CPM (blank: keep)", validators=[Length(max=40)])
+    budget = StringField("New budget (blank: keep)", validators=[Length(max=40)])
+    reason = TextAreaField("Why (the reviewer sees it)", validators=[Length(max=3000)])
+
+    def values(self, currency: str) -> dict:
+        def money(field) -> int | None:
+            text = (field.data or "").strip()
+            if not text:
+                return None
+            try:
+                return parse_money(text, currency, allow_negative=True)
+            except ValidationError as error:
+                raise ValidationError(error.message, field=f"{field.name}_cents") from None
+
+        return {"cpm_cents": money(self.cpm), "budget_cents": money(self.budget), "reason": self.reason.data or ""}

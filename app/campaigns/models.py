@@ -12,14 +12,17 @@ Invariants (the database checks what it can):
   every term (the submit guard checks with ``rules``);
 - one application per clipper per campaign (unique constraint);
 - an asset row exists only for an object confirmed in storage under
-  ``campaigns/<campaign_id>/assets`` (``assets.record_asset``).
+  ``campaigns/<campaign_id>/assets`` (``assets.record_asset``);
+- a change request asks for a new CPM and/or budget on a live campaign; at most one
+  is pending per campaign (partial unique index); only ``change_requests`` moves its
+  status, and the campaign keeps its old terms until an admin approves.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import IdMixin, TimestampMixin, UTCDateTime
@@ -32,6 +35,7 @@ CAMPAIGN_STATUSES = ("draft", "pending_review", "published", "paused", "complete
 APPROVAL_MODES = ("manual", "automatic")
 APPLICATION_STATUSES = ("applied", "approved", "rejected", "removed", "withdrawn")
 ASSET_KINDS = ("video", "image")
+CHANGE_REQUEST_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 
 
 def _in(column: str, values) -> str:
@@ -119,3 +123,25 @@ class Application(IdMixin, TimestampMixin, db.Model):
     pitch: Mapped[str] = mapped_column(Text, nullable=False, default="")
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CampaignChangeRequest(IdMixin, TimestampMixin, db.Model):
+    __tablename__ = "campaign_change_requests"
+    __table_args__ = (
+        CheckConstraint(_in("status", CHANGE_REQUEST_STATUSES), name="status_valid"),
+        CheckConstraint("cpm_cents IS NULL OR cpm_cents > 0", name="cpm_positive"),
+        CheckConstraint("budget_cents IS NULL OR budget_cents > 0", name="budget_positive"),
+        CheckConstraint("cpm_cents IS NOT NULL OR budget_cents IS NOT NULL", name="changes_something"),
+        Index("uq_campaign_change_requests_one_pending", "campaign_id", unique=True,
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("campaigns.id"), nullable=False, index=True)
+    requested_by_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    cpm_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    budget_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

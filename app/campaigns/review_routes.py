@@ -1,5 +1,6 @@
-"""Admin campaign review: the queue of campaigns pending review, one campaign's review
-page, the three decisions, and recording an offline funding payment.
+"""Admin campaign review: the queue of campaigns pending review (and of CPM/budget change
+requests on live campaigns), one campaign's review page, the three decisions, the two
+change-request decisions, and recording an offline funding payment.
 
 Invariants: admins only (the global gate has already required TOTP); every decision
 goes through the campaign service, which audits who, when and why; a reason is
@@ -11,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, url_for
 from flask_login import current_user
 
-from app.campaigns import applications, assets, funding, service
+from app.campaigns import applications, assets, change_requests, funding, service
 from app.campaigns.forms import ActionForm, FundingForm, ReasonForm
 from app.campaigns.models import PLATFORM_LABELS
 from app.errors import DomainError
@@ -25,7 +26,10 @@ bp = Blueprint("campaign_review", __name__, url_prefix="/admin/campaigns")
 @bp.route("")
 @role_required("admin")
 def queue():
-    return render("admin/campaign_queue.html", campaigns=service.review_queue())
+    changes = change_requests.pending_requests()
+    return render("admin/campaign_queue.html", campaigns=service.review_queue(), change_requests=changes,
+                  shortfalls={change.id: change_requests.shortfall_cents(change, campaign)
+                              for change, campaign in changes})
 
 
 def _page(campaign_id: int, reason_form=None, funding_form=None, status: int = 200):
@@ -86,3 +90,25 @@ def record_funding(campaign_id: int):
             flash("Funding recorded.", "success")
             return hx_redirect(url_for("campaign_review.review", campaign_id=campaign.id))
     return _page(campaign_id, funding_form=form, status=422)
+
+
+@bp.route("/change-requests/<int:request_id>/<any(approve, reject):decision>", methods=["POST"])
+@role_required("admin")
+def decide_change(request_id: int, decision: str):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors) or "Check the form.", "error")
+        return hx_redirect(url_for("campaign_review.queue"))
+    try:
+        if decision == "approve":
+            change_requests.approve_change_request(request_id, current_user.id)
+        else:
+            change_requests.reject_change_request(request_id, current_user.id, form.reason.data or "")
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash({"approve": "Change approved: the new terms apply now.", "reject": "Change rejected."}[decision],
+              "success")
+    return hx_redirect(url_for("campaign_review.queue"))

@@ -113,4 +113,4 @@ def download_asset(campaign_id: int, asset_id: int):
     return response
 
 
-from app.campaigns import brand_routes  # noqa: E402,F401  (registers the brand pages on bp)
+from app.campaigns import brand_routes, change_routes  # noqa: E402,F401  (register the brand pages on bp)

@@ -37,6 +37,8 @@ TEXTS = {
     "dispute_resolved": "The view dispute on a post for “{title}” was resolved: {reason}",
     "social_account_expired": "Your {platform} connection expired. Reconnect it so your views are checked "
                               "automatically; until then they are checked by hand.",
+    "campaign_change_approved": "Your change to “{title}” was approved: {terms}.",
+    "campaign_change_rejected": "Your change to “{title}” was not approved: {reason}",
 }
 
 

@@ -103,6 +103,8 @@ ACCESS: dict[str, Access] = {
     "campaigns.brand_campaign": roles("brand"),
     "campaigns.campaign_action": roles("brand"),
     "campaigns.edit_live": roles("brand"),
+    "campaigns.request_change": roles("brand"),
+    "campaigns.withdraw_change": roles("brand"),
     "campaigns.decide_application": roles("brand"),
     "campaigns.asset_ticket": roles("brand"),
     "campaigns.confirm_asset": roles("brand"),
@@ -110,6 +112,7 @@ ACCESS: dict[str, Access] = {
     "campaign_review.review": roles("admin"),
     "campaign_review.decide": roles("admin"),
     "campaign_review.record_funding": roles("admin"),
+    "campaign_review.decide_change": roles("admin"),
     "notifications.index": SIGNED_IN,
     "notifications.bell": SIGNED_IN,
     "notifications.mark_read": SIGNED_IN,
@@ -162,7 +165,8 @@ ACCESS: dict[str, Access] = {
 # URL parameters naming one object: the table's ids name nothing, so a session that passes
 # the guards meets "not found" — which still means it reached the page (the guards run first).
 OBJECT_PARAMETERS = {"payout_id": 1, "hold_id": 1, "campaign_id": 1, "application_id": 1, "asset_id": 1,
-                     "submission_id": 1, "snapshot_id": 1, "signal_id": 1, "dispute_id": 1}
+                     "submission_id": 1, "snapshot_id": 1, "signal_id": 1, "dispute_id": 1,
+                     "request_id": 1}
 # Pages about an object the fresh test user does not have (no connected account to disconnect).
 MISSING_OBJECT_ENDPOINTS = {"social.disconnect"}
 # Other URL parameters: a value each route accepts.

@@ -114,13 +114,13 @@ def test_seed_creates_the_demo_accounts_once_and_prints_how_to_sign_in(app, csrf
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0, first.output
-    assert "4 new account(s)" in first.output
-    assert _user_count(app) == 4
+    assert "5 new account(s)" in first.output
+    assert _user_count(app) == 5
 
     second = runner.invoke(args=["seed"])
     assert second.exit_code == 0, second.output
     assert "0 new account(s)" in second.output
-    assert _user_count(app) == 4
+    assert _user_count(app) == 5
 
     logins = re.findall(r"^\s+(\w+)\s+(\S+@\S+)\s+password: (\S+)$", second.output, re.M)
     assert {role for role, _email, _password in logins} == set(ROLES)
