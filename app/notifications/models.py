@@ -21,6 +21,7 @@ KINDS = (
     "application_received", "application_approved", "application_rejected", "application_removed",
     "submission_received", "submission_approved", "submission_rejected", "submission_revision_requested",
     "submission_removed", "dispute_opened", "dispute_resolved", "social_account_expired",
+    "campaign_budget_exhausted",
 )
 
 

@@ -37,6 +37,7 @@ TEXTS = {
     "dispute_resolved": "The view dispute on a post for “{title}” was resolved: {reason}",
     "social_account_expired": "Your {platform} connection expired. Reconnect it so your views are checked "
                               "automatically; until then they are checked by hand.",
+    "campaign_budget_exhausted": "The budget of “{title}” is spent, so the campaign is paused. Add funds to resume it.",
 }
 
 
