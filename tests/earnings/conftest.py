@@ -30,7 +30,7 @@ def _plain(user) -> SimpleNamespace:
 
 def make_campaign(*, cpm_cents=250, budget_cents=100_000, fund_cents=None, min_views_per_post=0,
                   max_payout_per_post_cents=None, max_earnings_per_clipper_cents=None, hold_days=3,
-                  clippers=1, brand=None, admin=None) -> Campaign:
+                  clippers=1, brand=None, admin=None, clipper_users=()) -> Campaign:
     """A published campaign funded offline with ``fund_cents`` (default: the budget) and
     ``clippers`` approved clippers (call inside an app context)."""
     from app.campaigns import applications, funding, service
@@ -48,8 +48,7 @@ def make_campaign(*, cpm_cents=250, budget_cents=100_000, fund_cents=None, min_v
     service.submit_campaign(campaign.id, brand.id)
     service.approve_campaign(campaign.id, admin.id)
     result = Campaign(campaign.id, _plain(brand), _plain(admin))
-    for _ in range(clippers):
-        clipper = make_user("clipper")
+    for clipper in list(clipper_users) or [make_user("clipper") for _ in range(clippers)]:
         applications.apply(campaign.id, clipper.id, "I cut fast, clean clips.")
         result.clippers.append(_plain(clipper))
     if fund_cents is not None and fund_cents != budget_cents:
