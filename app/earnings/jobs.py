@@ -9,3 +9,9 @@ def release_matured_earnings() -> int:
 
     return release_due()
 
+
+
+def refund_closed_campaigns() -> int:
+    from app.campaigns.funding import refund_due_campaigns
+
+    return refund_due_campaigns()

@@ -103,6 +103,7 @@ ACCESS: dict[str, Access] = {
     "campaigns.brand_campaign": roles("brand"),
     "campaigns.campaign_action": roles("brand"),
     "campaigns.edit_live": roles("brand"),
+    "campaigns.fund_with_card": roles("brand"),
     "campaigns.decide_application": roles("brand"),
     "campaigns.asset_ticket": roles("brand"),
     "campaigns.confirm_asset": roles("brand"),

@@ -110,3 +110,7 @@ def earning_of(submission_id: int):
 @pytest.fixture
 def campaign_factory(db):
     return make_campaign
+
+
+# The payouts harness's fake Stripe server and Stripe-mode switch, shared.
+from tests.payouts.conftest import fake_stripe, payouts_stripe_server, stripe_mode  # noqa: E402, F401
