@@ -250,8 +250,11 @@ def reverse_for_removal(submission_id: int, now: datetime | None = None) -> Earn
 # -- release ------------------------------------------------------------------------------
 
 def _matured_net(earning_id: int, cutoff: datetime) -> int:
+    """Net earned by entries past the hold, minus every reversal however recent (a clawback
+    counts at once, so it can never let younger money out early)."""
     return int(db.session.scalar(select(func.coalesce(func.sum(EarningEntry.net_delta_cents), 0)).where(
-        EarningEntry.earning_id == earning_id, EarningEntry.kind != "release", EarningEntry.created_at <= cutoff)))
+        EarningEntry.earning_id == earning_id, EarningEntry.kind != "release",
+        (EarningEntry.created_at <= cutoff) | (EarningEntry.net_delta_cents < 0))))
 
 
 def release_earning(earning_id: int, now: datetime | None = None) -> EarningEntry | None:
@@ -289,32 +292,33 @@ def release_earning(earning_id: int, now: datetime | None = None) -> EarningEntr
     return entry
 
 
-def releasable_earning_ids(now: datetime | None = None, limit: int = 1000) -> list[int]:
-    """Posts with pending money whose oldest entry is past the hold window, no open dispute,
-    and a clipper without an open fraud flag."""
+def releasable_earning_ids(after_id: int = 0, limit: int = 500) -> tuple[list[int], int | None]:
+    """One page (by id, after ``after_id``) of posts with pending money: those with no open
+    dispute whose clipper has no open fraud flag, and the last id seen (None: no more)."""
     from app.tracking import service as tracking
 
-    now = now or utcnow()
     rows = db.session.execute(
-        select(SubmissionEarning.id, SubmissionEarning.submission_id, SubmissionEarning.clipper_id,
-               Campaign.hold_days)
-        .join(Campaign, Campaign.id == SubmissionEarning.campaign_id)
-        .where(SubmissionEarning.pending_cents > 0).order_by(SubmissionEarning.id).limit(limit)).all()
+        select(SubmissionEarning.id, SubmissionEarning.submission_id, SubmissionEarning.clipper_id)
+        .where(SubmissionEarning.pending_cents > 0, SubmissionEarning.id > after_id)
+        .order_by(SubmissionEarning.id).limit(limit)).all()
     if not rows:
-        return []
+        return [], None
     disputed = tracking.submissions_with_open_dispute([r.submission_id for r in rows])
     flagged = tracking.clippers_with_open_fraud_flag({r.clipper_id for r in rows})
-    return [r.id for r in rows if r.submission_id not in disputed and r.clipper_id not in flagged]
+    return [r.id for r in rows if r.submission_id not in disputed and r.clipper_id not in flagged], rows[-1].id
 
 
 def release_due(now: datetime | None = None) -> int:
-    """The scheduled release: each eligible post in its own short transaction. Commits; the
-    number of posts that released money. Safe to run twice (keys come from the rows)."""
-    released = 0
-    for earning_id in releasable_earning_ids(now):
-        if release_earning(earning_id, now) is not None:
-            released += 1
-        db.session.commit()
+    """The scheduled release: each eligible post in its own short transaction (the hold is
+    checked per entry in ``release_earning``). Commits; the number of posts that released
+    money. Safe to run twice (keys come from the rows)."""
+    released, after_id = 0, 0
+    while after_id is not None:
+        earning_ids, after_id = releasable_earning_ids(after_id)
+        for earning_id in earning_ids:
+            if release_earning(earning_id, now) is not None:
+                released += 1
+            db.session.commit()
     return released
 
 

@@ -1,4 +1,5 @@
-"""Property test: random fund / verify / lower / remove / release / payout / fail operations,
+"""Property test: random fund / verify / lower / remove / release / payout / fail / close-and-refund
+operations,
 all through the real services on PostgreSQL; after every step the money adds up.
 
 Checked after each step:
@@ -47,10 +48,12 @@ class EarningsMachine(RuleBasedStateMachine):
         self.posts: list[int] = []
         self.views: dict[int, int] = {}
         self.removed: set[int] = set()
+        self.refunded = 0
         self.clock = 0  # days ahead of now the release job believes it is
 
     # -- operations ----------------------------------------------------------------------
 
+    @precondition(lambda self: self.status() in ("published", "paused"))
     @rule(amount=st.integers(1, 3_000))
     def fund(self, amount):
         from app.campaigns import funding
@@ -131,6 +134,18 @@ class EarningsMachine(RuleBasedStateMachine):
         else:
             service.mark_failed(payout_id, "bounced", self.world["support"].id)
 
+    @precondition(lambda self: self.status() in ("published", "paused"))
+    @rule()
+    def close_and_refund(self):
+        from app.campaigns import funding, service
+        from app.payments.models import CampaignRefund
+
+        service.complete_campaign(self.campaign.id, self.world["brand"].id)
+        funding.refund_due_campaigns(utcnow() + timedelta(days=30))
+        for refund in db.session.scalars(select(CampaignRefund).where(CampaignRefund.status == "pending")).all():
+            funding.record_offline_refund(refund.id, f"RET-{refund.id}", self.world["admin"].id)
+            self.refunded += refund.amount_cents
+
     def status(self) -> str:
         from app.campaigns.models import Campaign
 
@@ -150,7 +165,7 @@ class EarningsMachine(RuleBasedStateMachine):
         total = sum(int(by_purpose.get(p, 0)) for p in (
             "campaign_escrow", "platform_fees", "campaign_refunds", "clipper_pending", "clipper_available",
             "clipper_in_flight", "clipper_paid", "clipper_receivable"))
-        assert total == self.world["funded_before"] + self.funded
+        assert total == self.world["funded_before"] + self.funded - self.refunded
         assert -int(by_purpose.get("offline_clearing", 0)) == total
         gross, fee = db.session.execute(select(func.coalesce(func.sum(SubmissionEarning.gross_cents), 0),
                                                func.coalesce(func.sum(SubmissionEarning.fee_cents), 0))).one()
@@ -173,7 +188,7 @@ class EarningsMachine(RuleBasedStateMachine):
         assert drift == []
 
     def teardown(self):
-        self.world["funded_before"] += self.funded
+        self.world["funded_before"] += self.funded - self.refunded
         db.session.rollback()
 
 
@@ -186,7 +201,7 @@ def test_random_operations_keep_the_money_consistent(db):
     EarningsMachine.world = {"brand": make_user("brand"), "admin": make_user("admin"), "support": make_user("support"),
                              "clippers": clippers, "refs": [], "funded_before": 0}
     run_state_machine_as_test(EarningsMachine, settings=settings(
-        max_examples=int(os.environ.get("EARNINGS_PROPERTY_EXAMPLES", "12")), stateful_step_count=40,
+        max_examples=int(os.environ.get("EARNINGS_PROPERTY_EXAMPLES", "30")), stateful_step_count=40,
         deadline=None, database=None,
         phases=(Phase.explicit, Phase.reuse, Phase.generate),  # shrinking a DB-backed run takes minutes
         suppress_health_check=list(HealthCheck)))

@@ -145,3 +145,23 @@ def test_a_payout_run_skips_a_clipper_with_an_open_fraud_flag(db):
     assert run.run_payouts("support").payouts_created == 1
     assert balances(clean)["in_flight"] == 4_500
     assert balances(flagged)["available"] == 4_500 and balances(flagged)["in_flight"] == 0
+
+
+def test_a_recent_clawback_never_lets_younger_money_out_early(db):
+    from app.earnings.models import EarningEntry
+
+    campaign = make_campaign(cpm_cents=1_000)
+    clipper = campaign.clippers[0].id
+    post = approved_post(campaign)
+    verify(post, 1_000)  # 900 net
+    earnings.release_due(utcnow() + AFTER_HOLD)
+    for entry in db.session.scalars(select(EarningEntry)):
+        entry.created_at -= timedelta(days=10)  # all of that happened long ago
+    db.session.commit()
+    _lower_by_dispute(campaign, post, 500)  # -450, taken from available now
+    verify(post, 1_500)  # +900 net, fresh: must wait its own hold
+    assert balances(clipper)["available"] == 450
+    assert earnings.release_due() == 0
+    assert balances(clipper)["pending"] == 900
+    assert earnings.release_due(utcnow() + AFTER_HOLD) == 1
+    assert balances(clipper)["available"] == 1_350
