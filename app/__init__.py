@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     import app.accounts.models  # noqa: F401  (register models with the metadata)
     import app.audit.models  # noqa: F401
     import app.campaigns.models  # noqa: F401
+    import app.earnings.models  # noqa: F401
     import app.ledger.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.payments.models  # noqa: F401

@@ -62,6 +62,10 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("app.tracking.jobs.schedule_view_checks", queue="views", interval=300),
     Periodic("app.tracking.jobs.approve_overdue_submissions", queue="default", interval=600),
     Periodic("app.social.jobs.schedule_token_refreshes", queue="default", interval=300),
+    # Pending earnings past their hold window become available (hourly is precise enough for days).
+    Periodic("app.earnings.jobs.release_matured_earnings", queue="payouts", interval=3600),
+    # Completed campaigns past their last hold window give back the unspent escrow.
+    Periodic("app.earnings.jobs.refund_closed_campaigns", queue="payouts", interval=3600),
 )
 
 

@@ -9,7 +9,7 @@ without JavaScript the same forms post and redirect (303) to the next step.
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, request, url_for
+from flask import abort, current_app, flash, jsonify, request, url_for
 from flask_login import current_user
 
 from app.campaigns import applications, assets, change_requests, funding, service
@@ -28,7 +28,7 @@ from app.campaigns.forms import (
 from app.campaigns.models import CAMPAIGN_STATUSES, PLATFORM_LABELS, platforms_from_mask
 from app.campaigns.rules import missing_for_submission
 from app.errors import DomainError
-from app.htmx import hx_redirect, is_partial, render
+from app.htmx import hx_redirect, is_htmx, is_partial, render
 from app.money import format_money
 from app.security import role_required
 
@@ -158,7 +158,32 @@ def brand_campaign(campaign_id: int):
                   applications=applications.applications_to(campaign.id), assets=assets.assets_of(campaign.id),
                   funded_cents=funding.funded_cents(campaign.id), action_form=ActionForm(),
                   reason_form=ReasonForm(), edit_form=edit_form, platform_labels=PLATFORM_LABELS,
-                  pending_change=change_requests.pending_request(campaign.id), change_form=ChangeRequestForm())
+                  pending_change=change_requests.pending_request(campaign.id), change_form=ChangeRequestForm(),
+                  card_funding=current_app.config.get("PAYMENTS_MODE") == "stripe",
+                  card_due_cents=funding.card_amount_due(campaign), refunds=funding.refunds_of(campaign.id))
+
+
+@bp.route("/brand/campaigns/<int:campaign_id>/fund-card", methods=["POST"])
+@role_required("brand")
+def fund_with_card(campaign_id: int):
+    """Send the brand to Stripe Checkout for what the budget still lacks (a continue page
+    without htmx: CSP form-action 'self' forbids a redirect to Stripe after a form POST)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    back = url_for("campaigns.brand_campaign", campaign_id=campaign_id, _external=True)
+    try:
+        checkout_url = funding.start_card_funding(campaign_id, current_user.id, current_user.email,
+                                                  back + "?paid=1", back)
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise
+        flash(exc.message, "error")
+        return hx_redirect(url_for("campaigns.brand_campaign", campaign_id=campaign_id))
+    if is_htmx():
+        return hx_redirect(checkout_url)
+    response = render("campaigns/continue_to_checkout.html", checkout_url=checkout_url, campaign_id=campaign_id)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 LIFECYCLE_ACTIONS = {

@@ -22,6 +22,7 @@ KINDS = (
     "submission_received", "submission_approved", "submission_rejected", "submission_revision_requested",
     "submission_removed", "dispute_opened", "dispute_resolved", "social_account_expired",
     "campaign_change_approved", "campaign_change_rejected",
+    "campaign_budget_exhausted",
 )
 
 

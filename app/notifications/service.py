@@ -39,6 +39,7 @@ TEXTS = {
                               "automatically; until then they are checked by hand.",
     "campaign_change_approved": "Your change to “{title}” was approved: {terms}.",
     "campaign_change_rejected": "Your change to “{title}” was not approved: {reason}",
+    "campaign_budget_exhausted": "The budget of “{title}” is spent, so the campaign is paused. Add funds to resume it.",
 }
 
 

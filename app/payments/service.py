@@ -33,8 +33,9 @@ EVENT_HANDLERS: dict[str, str] = {
     "transfer.created": "app.payouts.settlement.apply_transfer_event",
     "transfer.updated": "app.payouts.settlement.apply_transfer_event",
     "transfer.reversed": "app.payouts.settlement.apply_transfer_event",
-    # Brand funding (campaigns/funding work) adds its entry here, e.g.
-    # "checkout.session.completed": "app.campaigns.funding.apply_checkout_completed",
+    # Brand funding: either event may come first; both re-read the session from Stripe.
+    "checkout.session.completed": "app.campaigns.funding.apply_checkout_completed",
+    "payment_intent.succeeded": "app.campaigns.funding.apply_payment_intent_succeeded",
 }
 
 HANDLED, IGNORED, DUPLICATE = "handled", "ignored", "duplicate"

@@ -15,6 +15,7 @@ import io
 from flask import Blueprint, Response, flash, redirect, url_for
 from flask_login import current_user
 
+from app.earnings import reading as earnings
 from app.errors import DomainError
 from app.htmx import hx_redirect, is_partial, render
 from app.payouts import service
@@ -161,6 +162,8 @@ def _clipper_page(status: int = 200, method_form: ManualMethodForm | None = None
         method_form = ManualMethodForm(kind=account.manual_kind if account else None)
     return render(
         "payouts/mine.html", status=status, balances=service.balances_for(current_user.id),
+        pending_and_owed=earnings.pending_and_owed(current_user.id),
+        campaign_earnings=earnings.breakdown_for(current_user.id),
         payouts=service.payouts_of(current_user.id), account=account, method_form=method_form,
         action_form=PlainActionForm(), stripe_mode=service.payments_mode() == "stripe",
     )

@@ -1,6 +1,7 @@
 """The payout run: one payout per eligible clipper, set-based, safe to run concurrently.
 
-Eligible: a verified, not suspended clipper with no open hold, no open payout, a
+Eligible: a verified, not suspended clipper with no open hold, no open fraud flag
+(``tracking.service.clippers_with_open_fraud_flag``), no open payout, a
 payout method (Stripe when PAYMENTS_MODE is "stripe" and the Express account can
 receive transfers, else manual details) and an available balance of at least
 PAYOUT_MINIMUM_CENTS (the same number of minor units in every currency). A
@@ -34,6 +35,7 @@ from app.ledger import service as ledger
 from app.ledger.models import LedgerAccount
 from app.payouts.models import OPEN_STATUSES, Payout, PayoutAccount, PayoutEvent, PayoutHold, PayoutRun
 from app.payouts.service import payments_mode, upsert_insert
+from app.tracking import service as tracking
 
 CHUNK_SIZE = 500
 SETTLE_BATCH = 25  # Stripe payouts per job: a forked job costs ~27 ms, a transfer call more
@@ -117,7 +119,7 @@ def _pay_chunk(run_id: int, candidates, query) -> tuple[int, int]:
         db.session.rollback()
         return 0, 0
     # Under the locks: what is true now (a concurrent run may have paid some of these already).
-    fresh, seen = [], set()
+    fresh, seen = [], set(tracking.clippers_with_open_fraud_flag(user_ids))
     for row in db.session.execute(query.where(User.id.in_(user_ids))).all():
         if row.user_id not in seen and row.in_flight_id is not None:
             seen.add(row.user_id)

@@ -196,8 +196,13 @@ def review_submission(submission_id: int, brand_id: int, decision: str, reason: 
 
 
 def remove_submission(submission_id: int, actor_id: int | None, reason: str) -> Submission:
-    """Take an approved post out (fraud or policy). Does not commit (callers own the transaction)."""
-    return transition(submission_id, "removed", actor_id=actor_id, reason=reason)
+    """Take an approved post out (fraud or policy) and reverse what it earned. Does not commit
+    (callers own the transaction)."""
+    from app.earnings import service as earnings
+
+    submission = transition(submission_id, "removed", actor_id=actor_id, reason=reason)
+    earnings.reverse_for_removal(submission_id)
+    return submission
 
 
 def approve_overdue(now: datetime | None = None, limit: int = 500) -> int:

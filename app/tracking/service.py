@@ -21,8 +21,9 @@ from app.audit import service as audit
 from app.errors import NotFoundError
 from app.extensions import db
 from app.submissions import service as submissions
+from app.submissions.models import Submission
 from app.tracking import claims, fraud
-from app.tracking.models import FraudSignal, TrackingState, ViewSnapshot
+from app.tracking.models import Dispute, FraudSignal, TrackingState, ViewSnapshot
 
 
 def start_tracking(submission_id: int, clipper_id: int, platform: str) -> TrackingState:
@@ -39,15 +40,37 @@ def start_tracking(submission_id: int, clipper_id: int, platform: str) -> Tracki
 def on_snapshot_verified(snapshot_id: int) -> None:
     """Hook for the earnings domain: a snapshot became verified (same transaction).
 
-    Earnings will read the snapshot's submission and cumulative verified views here
-    and post the delta to the ledger (DESIGN rule 1). Intentionally a no-op until then.
+    Earnings reads the snapshot's submission and cumulative verified views and posts
+    the delta to the ledger (DESIGN rule 1); a lower count (a dispute's correction)
+    reverses the difference.
     """
-    return None
+    from app.earnings import service as earnings
+
+    earnings.accrue_for_snapshot(snapshot_id)
 
 
 def has_open_fraud_flag(clipper_id: int) -> bool:
     """True while any of the clipper's posts carries an open fraud signal (payouts hold)."""
     return fraud.has_open_fraud_flag(clipper_id)
+
+
+def clippers_with_open_fraud_flag(clipper_ids) -> set[int]:
+    """Those of ``clipper_ids`` with an open fraud signal on any post (one query)."""
+    ids = list(clipper_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        select(Submission.clipper_id).join(FraudSignal, FraudSignal.submission_id == Submission.id)
+        .where(Submission.clipper_id.in_(ids), FraudSignal.cleared_at.is_(None),
+               FraudSignal.kind.not_in(fraud.NOT_FRAUD)).distinct()))
+
+
+def submissions_with_open_dispute(submission_ids) -> set[int]:
+    ids = list(submission_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Dispute.submission_id).where(
+        Dispute.submission_id.in_(ids), Dispute.status == "open")))
 
 
 def flag_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> FraudSignal:

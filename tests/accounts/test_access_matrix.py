@@ -105,6 +105,7 @@ ACCESS: dict[str, Access] = {
     "campaigns.edit_live": roles("brand"),
     "campaigns.request_change": roles("brand"),
     "campaigns.withdraw_change": roles("brand"),
+    "campaigns.fund_with_card": roles("brand"),
     "campaigns.decide_application": roles("brand"),
     "campaigns.asset_ticket": roles("brand"),
     "campaigns.confirm_asset": roles("brand"),

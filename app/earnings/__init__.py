@@ -1,0 +1,1 @@
+"""Earnings: verified views -> money in the ledger, the hold window, clawbacks."""
