@@ -191,6 +191,11 @@ class EarningsMachine(RuleBasedStateMachine):
         self.world["funded_before"] += self.funded - self.refunded
         db.session.rollback()
 
+    @invariant()
+    def count_the_operation(self):
+        # Invariants run after every step: this counts the operations the run really made.
+        self.world["operations"] += 1
+
 
 def test_random_operations_keep_the_money_consistent(db):
     from app.payouts import service
@@ -199,12 +204,14 @@ def test_random_operations_keep_the_money_consistent(db):
     for clipper in clippers:
         service.save_manual_method(clipper.id, "paypal", {"paypal_email": f"pay-{clipper.id}@paypal.test"})
     EarningsMachine.world = {"brand": make_user("brand"), "admin": make_user("admin"), "support": make_user("support"),
-                             "clippers": clippers, "refs": [], "funded_before": 0}
+                             "clippers": clippers, "refs": [], "funded_before": 0, "operations": 0}
     run_state_machine_as_test(EarningsMachine, settings=settings(
-        max_examples=int(os.environ.get("EARNINGS_PROPERTY_EXAMPLES", "30")), stateful_step_count=40,
+        max_examples=int(os.environ.get("EARNINGS_PROPERTY_EXAMPLES", "80")), stateful_step_count=40,
         deadline=None, database=None,
         phases=(Phase.explicit, Phase.reuse, Phase.generate),  # shrinking a DB-backed run takes minutes
         suppress_health_check=list(HealthCheck)))
+    if "EARNINGS_PROPERTY_EXAMPLES" not in os.environ:
+        assert EarningsMachine.world["operations"] >= 2000, EarningsMachine.world["operations"]
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
