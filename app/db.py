@@ -28,6 +28,11 @@ NAMING_CONVENTION = {
 BigIntPK = BigInteger().with_variant(Integer, "sqlite")
 
 
+def one_of(column: str, values) -> str:
+    """SQL for a CHECK that ``column`` holds one of ``values`` (status, kind and role columns)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime (never naive)."""
     return datetime.now(UTC)

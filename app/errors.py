@@ -49,6 +49,17 @@ class ConflictError(DomainError):
     title = "Conflict"
 
 
+def attach_to_form(form, exc: DomainError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's error next to the field it names (``aliases`` maps a service field
+    to the form field that carries it), or at the top of the form."""
+    name = (aliases or {}).get(exc.field, exc.field) if exc.field else None
+    field = getattr(form, name, None) if name else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
 # Titles and texts for the error pages; a user should always know what to do next.
 ERROR_PAGES = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),

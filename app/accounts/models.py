@@ -22,7 +22,7 @@ from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import BigIntPK, IdMixin, TimestampMixin
+from app.db import BigIntPK, IdMixin, TimestampMixin, one_of
 from app.extensions import db
 
 ROLES = ("clipper", "brand", "admin", "support")
@@ -37,9 +37,6 @@ DELIVERY_STATES = ("queued", "sent", "failed")
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class User(IdMixin, TimestampMixin, UserMixin, db.Model):
@@ -95,9 +92,9 @@ class OneTimeCode(IdMixin, db.Model):
 
     __tablename__ = "one_time_codes"
     __table_args__ = (
-        CheckConstraint(_in("purpose", OTP_PURPOSES), name="purpose_valid"),
-        CheckConstraint(_in("channel", OTP_CHANNELS), name="channel_valid"),
-        CheckConstraint(_in("delivery_status", DELIVERY_STATES), name="delivery_status_valid"),
+        CheckConstraint(one_of("purpose", OTP_PURPOSES), name="purpose_valid"),
+        CheckConstraint(one_of("channel", OTP_CHANNELS), name="channel_valid"),
+        CheckConstraint(one_of("delivery_status", DELIVERY_STATES), name="delivery_status_valid"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         Index("ix_one_time_codes_user_purpose", "user_id", "purpose", "created_at"),
     )

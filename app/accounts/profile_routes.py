@@ -15,9 +15,9 @@ from flask_login import current_user, login_required, login_user
 from app.accounts import ratelimits, service
 from app.accounts.forms import ChangeEmailForm, ChangePasswordForm, ChangePhoneForm, ConfirmChangeForm, DisplayNameForm
 from app.accounts.ratelimits import CODE_SENDS, Key
-from app.accounts.routes import attach_error, client_ip, mask
+from app.accounts.routes import client_ip, mask
 from app.accounts.step_up import step_up_required
-from app.errors import DomainError
+from app.errors import DomainError, attach_to_form
 from app.htmx import hx_redirect, render
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -81,7 +81,7 @@ def request_change(kind: str):
         ratelimits.enforce(CODE_SENDS, f"otp-{kind}-change", keys, "You asked for codes too often.")
         service.request_contact_change(current_user.id, kind, value)
     except DomainError as exc:
-        attach_error(form, exc)
+        attach_to_form(form, exc)
         return _section(block, exc.status_code, **{f"{kind}_form": form})
     flash(f"We sent a code to {mask(value)}. Enter it below to confirm.", "info")
     return _section(block)
@@ -98,7 +98,7 @@ def confirm_change(kind: str):
         try:
             service.confirm_contact_change(current_user.id, kind, form.code.data)
         except DomainError as exc:
-            attach_error(form, exc)
+            attach_to_form(form, exc)
             return _section(block, exc.status_code, **{f"confirm_{kind}_form": form})
         flash(f"Your {'email' if kind == 'email' else 'phone number'} is changed.", "success")
         return _section(block)
@@ -114,7 +114,7 @@ def change_password():
     try:
         user = service.change_password(current_user.id, form.current_password.data, form.password.data)
     except DomainError as exc:
-        attach_error(form, exc)
+        attach_to_form(form, exc)
         return _section("password_section", exc.status_code, password_form=form)
     was_staff_verified = session.get("mfa") is not None
     login_user(user)  # this session carries the new token; every other one is now anonymous

@@ -26,7 +26,7 @@ from app.accounts.forms import (
 from app.accounts.ratelimits import CODE_SENDS, CODE_SENDS_AFTER_FAILURE, FAILED_LOGINS, Key, RateLimitedError
 from app.core.navigation import ROLE_HOME
 from app.db import utcnow
-from app.errors import DomainError
+from app.errors import DomainError, attach_to_form
 from app.extensions import limiter, login_manager
 from app.htmx import hx_redirect, render
 from app.security import safe_next
@@ -168,20 +168,13 @@ def _signup(role: str):
             form.form_errors.append(exc.message)
             return render(template, block="form", status=429, form=form)
         except DomainError as exc:
-            attach_error(form, exc)
+            attach_to_form(form, exc)
             return render(template, block="form", status=exc.status_code, form=form)
         ratelimits.hit(CODE_SENDS, "otp-signup", [*send_keys, Key("account", str(user.id))])
         login_user(user)
         return hx_redirect(url_for("accounts.verify"))
     return render(template, block="form", status=status, form=form)
 
-
-def attach_error(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 @bp.route("/signup/clipper", methods=["GET", "POST"])
@@ -221,7 +214,7 @@ def verify():
         try:
             user = service.verify_account(current_user.id, form.code.data)
         except DomainError as exc:
-            attach_error(form, exc)
+            attach_to_form(form, exc)
             return render("accounts/verify.html", block="form", status=exc.status_code, **_verify_context(form))
         flash("Your account is verified. Welcome to ContentFlow!", "success")
         return hx_redirect(home_url(user))
@@ -291,7 +284,7 @@ def reset_password():
         try:
             service.reset_password(email, form.code.data, form.password.data)
         except DomainError as exc:
-            attach_error(form, exc)
+            attach_to_form(form, exc)
             return render("accounts/reset.html", block="form", status=exc.status_code, form=form, email=email)
         session.pop("reset_email", None)
         flash("Your password is changed and every other session is signed out. Sign in now.", "success")

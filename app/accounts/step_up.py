@@ -21,8 +21,8 @@ from flask_login import current_user, login_required
 from app.accounts import otp, ratelimits, service
 from app.accounts.forms import VerifyForm
 from app.accounts.ratelimits import CODE_SENDS, Key
-from app.accounts.routes import attach_error, client_ip, mask
-from app.errors import DomainError
+from app.accounts.routes import client_ip, mask
+from app.errors import DomainError, attach_to_form
 from app.htmx import hx_redirect, render
 from app.security import safe_next
 
@@ -80,7 +80,7 @@ def confirm():
         try:
             service.confirm_step_up(current_user.id, form.code.data)
         except DomainError as exc:
-            attach_error(form, exc)
+            attach_to_form(form, exc)
             return render("accounts/step_up.html", block="step_up", status=exc.status_code, **_context(form))
         session["step_up"] = {"token": current_user.get_id(), "at": time.time()}
         return hx_redirect(context["next_url"])

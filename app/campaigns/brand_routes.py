@@ -27,7 +27,7 @@ from app.campaigns.forms import (
 )
 from app.campaigns.models import CAMPAIGN_STATUSES, PLATFORM_LABELS, platforms_from_mask
 from app.campaigns.rules import missing_for_submission
-from app.errors import DomainError
+from app.errors import DomainError, attach_to_form
 from app.htmx import hx_redirect, is_htmx, is_partial, render
 from app.money import format_money
 from app.security import role_required
@@ -38,15 +38,14 @@ STEP_LABELS = {"basics": "Basics", "budget": "Budget", "schedule": "Schedule", "
 FORMS = {"basics": BasicsForm, "budget": BudgetForm, "schedule": ScheduleForm}
 
 
+# A service names the model field; the form posts cents and dates under their text names.
+FORM_FIELD_FOR = {"cpm_cents": "cpm", "budget_cents": "budget", "max_payout_per_post_cents": "max_payout_per_post",
+                  "max_earnings_per_clipper_cents": "max_earnings_per_clipper",
+                  "starts_at": "starts_on", "ends_at": "ends_on"}
+
+
 def attach_error(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is None and exc.field:  # a cents field is posted under its text name
-        field = getattr(form, exc.field.removesuffix("_cents"), None) or getattr(
-            form, {"starts_at": "starts_on", "ends_at": "ends_on"}.get(exc.field, ""), None)
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
+    attach_to_form(form, exc, FORM_FIELD_FOR)
 
 
 def _prefill(step: str, campaign):

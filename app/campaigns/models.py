@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import IdMixin, TimestampMixin, UTCDateTime
+from app.db import IdMixin, TimestampMixin, UTCDateTime, one_of
 from app.extensions import db
 
 PLATFORMS: dict[str, int] = {"tiktok": 1, "youtube_shorts": 2, "instagram_reels": 4, "x": 8}
@@ -38,9 +38,6 @@ ASSET_KINDS = ("video", "image")
 CHANGE_REQUEST_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 def platforms_from_mask(mask: int) -> list[str]:
     return [name for name, bit in PLATFORMS.items() if mask & bit]
@@ -49,8 +46,8 @@ def platforms_from_mask(mask: int) -> list[str]:
 class Campaign(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "campaigns"
     __table_args__ = (
-        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="status_valid"),
-        CheckConstraint(_in("approval_mode", APPROVAL_MODES), name="approval_mode_valid"),
+        CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="status_valid"),
+        CheckConstraint(one_of("approval_mode", APPROVAL_MODES), name="approval_mode_valid"),
         CheckConstraint("cpm_cents IS NULL OR cpm_cents > 0", name="cpm_positive"),
         CheckConstraint("budget_cents IS NULL OR budget_cents > 0", name="budget_positive"),
         CheckConstraint("platforms_mask >= 0 AND platforms_mask < 16", name="platforms_valid"),
@@ -95,7 +92,7 @@ class Campaign(IdMixin, TimestampMixin, db.Model):
 
 class CampaignAsset(IdMixin, db.Model):
     __tablename__ = "campaign_assets"
-    __table_args__ = (CheckConstraint(_in("kind", ASSET_KINDS), name="kind_valid"),
+    __table_args__ = (CheckConstraint(one_of("kind", ASSET_KINDS), name="kind_valid"),
                       CheckConstraint("size_bytes > 0", name="size_positive"))
 
     campaign_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("campaigns.id"), nullable=False, index=True)
@@ -113,7 +110,7 @@ class Application(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "campaign_applications"
     __table_args__ = (
         UniqueConstraint("campaign_id", "clipper_id"),
-        CheckConstraint(_in("status", APPLICATION_STATUSES), name="status_valid"),
+        CheckConstraint(one_of("status", APPLICATION_STATUSES), name="status_valid"),
         Index("ix_campaign_applications_campaign_status", "campaign_id", "status"),
     )
 
@@ -128,7 +125,7 @@ class Application(IdMixin, TimestampMixin, db.Model):
 class CampaignChangeRequest(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "campaign_change_requests"
     __table_args__ = (
-        CheckConstraint(_in("status", CHANGE_REQUEST_STATUSES), name="status_valid"),
+        CheckConstraint(one_of("status", CHANGE_REQUEST_STATUSES), name="status_valid"),
         CheckConstraint("cpm_cents IS NULL OR cpm_cents > 0", name="cpm_positive"),
         CheckConstraint("budget_cents IS NULL OR budget_cents > 0", name="budget_positive"),
         CheckConstraint("cpm_cents IS NOT NULL OR budget_cents IS NOT NULL", name="changes_something"),

@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import BigIntPK, IdMixin, TimestampMixin, UTCDateTime, utcnow
+from app.db import BigIntPK, IdMixin, TimestampMixin, UTCDateTime, one_of, utcnow
 from app.extensions import db
 
 PAYOUT_STATUSES = ("pending", "in_flight", "paid", "failed", "returned")
@@ -34,9 +34,6 @@ PAYOUT_METHODS = ("stripe", "manual")
 MANUAL_KINDS = ("paypal", "bank")
 RUN_TRIGGERS = ("schedule", "support")
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 OPEN_PAYOUT = text("status IN ('pending', 'in_flight')")
@@ -48,7 +45,7 @@ class PayoutAccount(IdMixin, TimestampMixin, db.Model):
 
     __tablename__ = "payout_accounts"
     __table_args__ = (
-        CheckConstraint(f"manual_kind IS NULL OR {_in('manual_kind', MANUAL_KINDS)}", name="manual_kind_valid"),
+        CheckConstraint(f"manual_kind IS NULL OR {one_of('manual_kind', MANUAL_KINDS)}", name="manual_kind_valid"),
         CheckConstraint("(manual_kind IS NULL) = (manual_details_sealed IS NULL)", name="manual_details_complete"),
     )
 
@@ -66,7 +63,7 @@ class PayoutRun(IdMixin, db.Model):
     """One payout run; a scheduled run carries its ``schedule_key`` (the date) once."""
 
     __tablename__ = "payout_runs"
-    __table_args__ = (CheckConstraint(_in("trigger", RUN_TRIGGERS), name="trigger_valid"),)
+    __table_args__ = (CheckConstraint(one_of("trigger", RUN_TRIGGERS), name="trigger_valid"),)
 
     trigger: Mapped[str] = mapped_column(String(10), nullable=False)
     schedule_key: Mapped[str | None] = mapped_column(String(20), nullable=True, unique=True)
@@ -80,8 +77,8 @@ class PayoutRun(IdMixin, db.Model):
 class Payout(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "payouts"
     __table_args__ = (
-        CheckConstraint(_in("status", PAYOUT_STATUSES), name="status_valid"),
-        CheckConstraint(_in("method", PAYOUT_METHODS), name="method_valid"),
+        CheckConstraint(one_of("status", PAYOUT_STATUSES), name="status_valid"),
+        CheckConstraint(one_of("method", PAYOUT_METHODS), name="method_valid"),
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint("method != 'stripe' OR stripe_account_id IS NOT NULL", name="stripe_has_destination"),
         CheckConstraint("status != 'paid' OR paid_at IS NOT NULL", name="paid_has_time"),

@@ -18,7 +18,7 @@ from flask_login import current_user
 from app.earnings import reading as earnings
 from app.errors import DomainError
 from app.htmx import hx_redirect, is_partial, render
-from app.payouts import service
+from app.payouts import reading, service
 from app.payouts.forms import ManualMethodForm, MarkFailedForm, MarkPaidForm, PlaceHoldForm, PlainActionForm
 from app.payouts.run import run_payouts
 from app.security import role_required
@@ -40,7 +40,7 @@ def _first_error(form) -> str:
 def _support_page(status: int = 200, hold_form: PlaceHoldForm | None = None):
     return render(
         "payouts/index.html", status=status,
-        counts=service.status_counts(), manual=service.manual_payouts_to_pay(), recent=service.recent_payouts(),
+        counts=reading.status_counts(), manual=reading.manual_payouts_to_pay(), recent=reading.recent_payouts(),
         holds=service.open_holds(), hold_form=hold_form or PlaceHoldForm(), action_form=PlainActionForm(),
         paid_form=MarkPaidForm(), failed_form=MarkFailedForm(),
     )
@@ -69,7 +69,7 @@ def export_manual():
     writer = csv.writer(buffer)
     writer.writerow(["payout_id", "clipper_email", "name", "amount", "currency", "method", "paypal_email",
                      "account_holder", "account_number", "routing_number", "created_at"])
-    for row in service.manual_payouts_to_pay():
+    for row in reading.manual_payouts_to_pay():
         payout, details = row["payout"], row["details"]
         amount = f"{payout.amount_cents // 100}.{payout.amount_cents % 100:02d}"
         writer.writerow([payout.id, row["email"], row["name"], amount, payout.currency, row["kind"] or "",
@@ -84,13 +84,13 @@ def export_manual():
 @bp.route("/support/payouts/<int:payout_id>")
 @role_required(*STAFF)
 def show(payout_id: int):
-    return render("payouts/show.html", item=service.payout_with_clipper(payout_id),
-                  events=service.audit_trail(payout_id))
+    return render("payouts/show.html", item=reading.payout_with_clipper(payout_id),
+                  events=reading.audit_trail(payout_id))
 
 
 def _manual_card(payout_id: int, status: int = 200, **context):
     """One manual payout's card (htmx swaps it in place); 409 if it is no longer waiting."""
-    rows = service.manual_payouts_to_pay(payout_id)
+    rows = reading.manual_payouts_to_pay(payout_id)
     if not rows:
         flash(f"Payout {payout_id} is no longer waiting to be paid by hand.", "error")
         return hx_redirect(url_for("payouts.index"))
@@ -110,7 +110,7 @@ def mark_paid(payout_id: int):
     if form.confirm.data != "yes":
         if is_partial():  # step one, in place: the card asks to confirm
             return _manual_card(payout_id, confirm_reference=form.reference.data)
-        return render("payouts/confirm_paid.html", item=service.payout_with_clipper(payout_id), form=form)
+        return render("payouts/confirm_paid.html", item=reading.payout_with_clipper(payout_id), form=form)
     payout = service.mark_paid(payout_id, form.reference.data, actor_id=current_user.id)
     flash(f"Payout {payout.id} marked paid (reference {payout.reference}).", "success")
     return hx_redirect(url_for("payouts.index"))
@@ -161,10 +161,10 @@ def _clipper_page(status: int = 200, method_form: ManualMethodForm | None = None
     if method_form is None:
         method_form = ManualMethodForm(kind=account.manual_kind if account else None)
     return render(
-        "payouts/mine.html", status=status, balances=service.balances_for(current_user.id),
+        "payouts/mine.html", status=status, balances=reading.balances_for(current_user.id),
         pending_and_owed=earnings.pending_and_owed(current_user.id),
         campaign_earnings=earnings.breakdown_for(current_user.id),
-        payouts=service.payouts_of(current_user.id), account=account, method_form=method_form,
+        payouts=reading.payouts_of(current_user.id), account=account, method_form=method_form,
         action_form=PlainActionForm(), stripe_mode=service.payments_mode() == "stripe",
     )
 

@@ -20,23 +20,20 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import IdMixin, TimestampMixin, UTCDateTime
+from app.db import IdMixin, TimestampMixin, UTCDateTime, one_of
 from app.extensions import db
 
 SOCIAL_PLATFORMS = ("tiktok", "youtube_shorts", "instagram_reels", "x")
 ACCOUNT_STATUSES = ("manual", "connected", "expired")
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 class ConnectedAccount(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "connected_accounts"
     __table_args__ = (
         UniqueConstraint("user_id", "platform"),
-        CheckConstraint(_in("platform", SOCIAL_PLATFORMS), name="platform_valid"),
-        CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status_valid"),
+        CheckConstraint(one_of("platform", SOCIAL_PLATFORMS), name="platform_valid"),
+        CheckConstraint(one_of("status", ACCOUNT_STATUSES), name="status_valid"),
         Index("uq_connected_accounts_platform_user", "platform", "platform_user_id", unique=True,
               postgresql_where=text("platform_user_id IS NOT NULL"),
               sqlite_where=text("platform_user_id IS NOT NULL")),

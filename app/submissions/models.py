@@ -20,23 +20,20 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import IdMixin, TimestampMixin, UTCDateTime
+from app.db import IdMixin, TimestampMixin, UTCDateTime, one_of
 from app.extensions import db
 
 SUBMISSION_STATUSES = ("submitted", "approved", "rejected", "revision_requested", "removed")
 SUBMISSION_PLATFORMS = ("tiktok", "youtube_shorts", "instagram_reels", "x")
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 class Submission(IdMixin, TimestampMixin, db.Model):
     __tablename__ = "submissions"
     __table_args__ = (
         UniqueConstraint("platform", "post_id"),
-        CheckConstraint(_in("status", SUBMISSION_STATUSES), name="status_valid"),
-        CheckConstraint(_in("platform", SUBMISSION_PLATFORMS), name="platform_valid"),
+        CheckConstraint(one_of("status", SUBMISSION_STATUSES), name="status_valid"),
+        CheckConstraint(one_of("platform", SUBMISSION_PLATFORMS), name="platform_valid"),
         Index("ix_submissions_campaign_status", "campaign_id", "status"),
         Index("ix_submissions_clipper", "clipper_id", "id"),
         Index("ix_submissions_clip_etag", "clip_etag"),

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import IdMixin, UTCDateTime, utcnow
+from app.db import IdMixin, UTCDateTime, one_of, utcnow
 from app.extensions import db
 
 SNAPSHOT_SOURCES = ("manual", "platform_api", "clipper_evidence")
@@ -40,9 +40,6 @@ SIGNAL_KINDS = ("velocity", "engagement", "duplicate_clip", "count_dropped", "ow
 DISPUTE_STATUSES = ("open", "resolved")
 DISPUTE_OUTCOMES = ("upheld", "adjusted", "removed")
 
-
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class TrackingState(db.Model):
@@ -70,8 +67,8 @@ class ViewSnapshot(IdMixin, db.Model):
     __tablename__ = "view_snapshots"
     __table_args__ = (
         UniqueConstraint("submission_id", "slot"),
-        CheckConstraint(_in("source", SNAPSHOT_SOURCES), name="source_valid"),
-        CheckConstraint(_in("status", SNAPSHOT_STATUSES), name="status_valid"),
+        CheckConstraint(one_of("source", SNAPSHOT_SOURCES), name="source_valid"),
+        CheckConstraint(one_of("status", SNAPSHOT_STATUSES), name="status_valid"),
         CheckConstraint("views >= 0 AND (likes IS NULL OR likes >= 0) AND (comments IS NULL OR comments >= 0)",
                         name="counts_not_negative"),
         Index("ix_view_snapshots_submission", "submission_id", "recorded_at"),
@@ -98,7 +95,7 @@ class ViewSnapshot(IdMixin, db.Model):
 class FraudSignal(IdMixin, db.Model):
     __tablename__ = "fraud_signals"
     __table_args__ = (
-        CheckConstraint(_in("kind", SIGNAL_KINDS), name="kind_valid"),
+        CheckConstraint(one_of("kind", SIGNAL_KINDS), name="kind_valid"),
         CheckConstraint("points >= 0 AND points <= 100", name="points_in_range"),
         Index("ix_fraud_signals_open", "submission_id", "cleared_at"),
     )
@@ -117,8 +114,8 @@ class FraudSignal(IdMixin, db.Model):
 class Dispute(IdMixin, db.Model):
     __tablename__ = "view_disputes"
     __table_args__ = (
-        CheckConstraint(_in("status", DISPUTE_STATUSES), name="status_valid"),
-        CheckConstraint("outcome IS NULL OR " + _in("outcome", DISPUTE_OUTCOMES), name="outcome_valid"),
+        CheckConstraint(one_of("status", DISPUTE_STATUSES), name="status_valid"),
+        CheckConstraint("outcome IS NULL OR " + one_of("outcome", DISPUTE_OUTCOMES), name="outcome_valid"),
         Index("ix_view_disputes_submission", "submission_id", "status"),
     )
 

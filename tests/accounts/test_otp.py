@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from app.accounts import otp
 from app.accounts.models import OneTimeCode
-from app.db import utcnow
 from tests.factories import PASSWORD, make_user
 
 
@@ -205,7 +204,3 @@ def test_redis_never_holds_the_code_in_clear(db, issued, redis_client):
     for key in jobs:
         data = zlib.decompress(redis_client.hget(key, "data"))
         assert code.encode() not in data and b"gAAAAA" in data  # a Fernet token instead
-
-
-def test_utcnow_is_what_codes_use():
-    assert abs((utcnow() - otp.utcnow()).total_seconds()) < 1

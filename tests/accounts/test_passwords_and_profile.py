@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import OneTimeCode, User
 from tests.conftest import csrf_token_from
-from tests.factories import HOMES, PARTIAL, PASSWORD, new_user
+from tests.factories import PARTIAL, PASSWORD, new_user
 from tests.outside import run_worker
 
 NEW_PASSWORD = "a brand new passphrase 9"
@@ -218,13 +218,6 @@ def _email(app, user_id):
 
     with app.app_context():
         return db.session.get(User, user_id).email
-
-
-def test_each_role_home_after_sign_in_is_its_own(app, client):
-    for role in ("clipper", "brand"):
-        user = new_user(app, role)
-        response = sign_in(app.test_client(), user.email, PASSWORD)
-        assert response.headers["Location"] == HOMES[role]
 
 
 def test_changing_email_first_needs_a_step_up_code_sent_to_the_current_address(app, client, login_as, mailbox,

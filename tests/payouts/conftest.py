@@ -54,7 +54,7 @@ def fund(user_id: int, cents: int, key: str | None = None) -> None:
 
 
 def balances(user_id: int) -> dict[str, int]:
-    from app.payouts.service import balances_for
+    from app.payouts.reading import balances_for
 
     found = balances_for(user_id)[0]
     return {"available": found.available_cents, "in_flight": found.in_flight_cents, "paid": found.paid_cents}
