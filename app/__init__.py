@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     register_extensions(app)
+    register_event_handlers(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)
@@ -67,6 +68,20 @@ def register_extensions(app: Flask) -> None:
     import app.social.models  # noqa: F401
     import app.submissions.models  # noqa: F401
     import app.tracking.models  # noqa: F401
+
+
+def register_event_handlers(app: Flask) -> None:
+    """The one table of what follows from what (``app/events.py``): a lower domain publishes,
+    the handlers of higher domains run in the publisher's transaction, in this order."""
+    from app import events
+    from app.earnings import service as earnings
+    from app.tracking import service as tracking
+
+    events.wire(app, {
+        events.SubmissionSubmitted: [tracking.on_submission_submitted],  # tracking starts
+        events.SnapshotVerified: [earnings.on_snapshot_verified],  # a verified count becomes money
+        events.SubmissionRemoved: [earnings.on_submission_removed],  # a removed post gives it back
+    })
 
 
 @event.listens_for(Engine, "connect")

@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -31,6 +32,17 @@ BigIntPK = BigInteger().with_variant(Integer, "sqlite")
 def one_of(column: str, values) -> str:
     """SQL for a CHECK that ``column`` holds one of ``values`` (status, kind and role columns)."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def on_postgresql(session: Session) -> bool:
+    """True when ``session`` talks to PostgreSQL (else SQLite, the embedded default)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def dialect_insert(session: Session, model):
+    """An INSERT for ``session``'s dialect, so callers can add ``.on_conflict_do_nothing()``
+    (insert-or-ignore) or ``.on_conflict_do_update()``: the one copy of this helper."""
+    return (postgresql.insert if on_postgresql(session) else sqlite.insert)(model)
 
 
 def utcnow() -> datetime:

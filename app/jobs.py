@@ -9,6 +9,8 @@ Invariants:
   once per piece of work and are written to be safe to run twice anyway;
 - jobs take IDs and call service functions; they run inside an app context with
   a fresh database session (worker or inline);
+- a job is named by its dotted path (``"app.payouts.jobs.settle_payouts"``), so a
+  service enqueues its own ``jobs.py`` without importing it (no import circle);
 - with ``REDIS_URL`` unset (embedded mode) jobs run inline right after commit;
 - periodic jobs are listed in ``PERIODIC_JOBS`` below and nowhere else.
 """
@@ -71,7 +73,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
 
 @dataclass(frozen=True)
 class PendingJob:
-    func: Callable
+    func: str  # dotted path
     args: tuple
     kwargs: dict
     queue: str
@@ -82,6 +84,7 @@ class PendingJob:
 
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
 def job_id(*parts: Any) -> str:
@@ -120,7 +123,7 @@ def queue(name: str) -> Queue:
 
 
 def enqueue_after_commit(
-    func: Callable,
+    func: str,
     *args: Any,
     id: str,
     queue: str = "default",
@@ -128,12 +131,15 @@ def enqueue_after_commit(
     timeout: int | None = None,
     **kwargs: Any,
 ) -> None:
-    """Enqueue ``func(*args, **kwargs)`` once the current transaction commits."""
+    """Enqueue the job at dotted path ``func`` with ``(*args, **kwargs)`` once the current
+    transaction commits."""
     from app.extensions import db
 
     # Checked now: after commit it would be too late to tell the caller.
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
+    if not isinstance(func, str) or not _DOTTED.match(func):
+        raise ValueError(f"job {func!r} must be given as a dotted path such as 'app.payouts.jobs.settle_payouts'")
     _check_job_id(id)
     session = db.session()
     nested = session.get_nested_transaction()
@@ -173,10 +179,10 @@ def _run_inline(app: Flask, pending: PendingJob) -> None:
 
         structlog.contextvars.bind_contextvars(job_id=pending.job_id)
         try:
-            pending.func(*pending.args, **pending.kwargs)
+            import_dotted(pending.func)(*pending.args, **pending.kwargs)
         except Exception:
             db.session.rollback()
-            log.exception("inline_job_failed", job=pending.func.__qualname__)
+            log.exception("inline_job_failed", job=pending.func)
         finally:
             structlog.contextvars.unbind_contextvars("job_id")
             db.session.remove()

@@ -72,11 +72,10 @@ def issue_code(user_id: int, purpose: str, channel: str, destination: str,
     )
     db.session.add(row)
     db.session.flush()
-    from app.accounts.jobs import deliver_code
     from app.security import seal
 
     enqueue_after_commit(
-        deliver_code, row.id, seal(code), id=job_id("otp", row.id), queue="otp", retry=RETRY_FAST,
+        "app.accounts.jobs.deliver_code", row.id, seal(code), id=job_id("otp", row.id), queue="otp", retry=RETRY_FAST,
     )
     log.info("otp_issued", user_id=user_id, purpose=purpose, channel=channel, code_id=row.id)
     return row

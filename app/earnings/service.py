@@ -48,13 +48,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from app import events
 from app.campaigns.models import Campaign
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.earnings.models import EarningEntry, SubmissionEarning
 from app.extensions import db
 from app.ledger import service as ledger
 from app.ledger.models import LedgerAccount
-from app.payouts.service import upsert_insert
 
 CLIPPER_PURPOSES = ("clipper_pending", "clipper_available", "clipper_receivable")
 
@@ -87,7 +87,7 @@ def _lock_earning(submission_id: int, campaign: Campaign | None = None, clipper_
                   ) -> SubmissionEarning | None:
     """The post's earnings row, locked; created (race-safe) when ``campaign`` is given."""
     if campaign is not None:
-        db.session.execute(upsert_insert(SubmissionEarning).values(
+        db.session.execute(dialect_insert(db.session, SubmissionEarning).values(
             submission_id=submission_id, campaign_id=campaign.id, clipper_id=clipper_id, currency=campaign.currency,
             baseline_views=0, gross_cents=0, fee_cents=0, pending_cents=0, released_cents=0, version=0,
             updated_at=utcnow()).on_conflict_do_nothing())
@@ -245,6 +245,16 @@ def reverse_for_removal(submission_id: int, now: datetime | None = None) -> Earn
         return None
     return _move_to(earning, campaign, 0, key=f"earnings-{earning.id}-v{earning.version + 1}", kind="removal",
                     note="post removed", now=now)
+
+
+def on_snapshot_verified(event: events.SnapshotVerified) -> None:
+    """Event handler: a verified count becomes money in the transaction that verified it."""
+    accrue_for_snapshot(event.snapshot_id)
+
+
+def on_submission_removed(event: events.SubmissionRemoved) -> None:
+    """Event handler: a removed post gives back what it earned, in the removing transaction."""
+    reverse_for_removal(event.submission_id)
 
 
 # -- release ------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import bindparam, insert, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.db import dialect_insert, on_postgresql
 from app.extensions import db
 from app.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
 
@@ -25,15 +25,6 @@ class PostingHeader(Protocol):
     memo: str
     ref_type: str | None
     ref_id: int | None
-
-
-def _on_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def dialect_insert(model):
-    """INSERT with ``on_conflict_do_nothing`` on both PostgreSQL and SQLite."""
-    return (postgresql.insert if _on_postgresql() else sqlite.insert)(model)
 
 
 _INSERT_TRANSACTIONS = text("""
@@ -61,7 +52,7 @@ _ADD_TO_BALANCES = text("""
 
 def write_transactions(postings: list[PostingHeader], created_at: datetime) -> dict[str, int]:
     """Insert the transaction rows, skipping keys already taken; {key: id} of those inserted."""
-    if _on_postgresql():
+    if on_postgresql(db.session):
         rows = db.session.execute(_INSERT_TRANSACTIONS, {
             "keys": [p.idempotency_key for p in postings], "kinds": [p.kind for p in postings],
             "memos": [p.memo for p in postings], "ref_types": [p.ref_type for p in postings],
@@ -72,7 +63,7 @@ def write_transactions(postings: list[PostingHeader], created_at: datetime) -> d
     inserted = {}
     for p in postings:  # SQLite: one row at a time (embedded mode has no batch load)
         row = db.session.execute(
-            dialect_insert(table).values(idempotency_key=p.idempotency_key, kind=p.kind, memo=p.memo,
+            dialect_insert(db.session, table).values(idempotency_key=p.idempotency_key, kind=p.kind, memo=p.memo,
                                          ref_type=p.ref_type, ref_id=p.ref_id, created_at=created_at)
             .on_conflict_do_nothing().returning(table.c.idempotency_key, table.c.id)
         ).first()
@@ -83,7 +74,7 @@ def write_transactions(postings: list[PostingHeader], created_at: datetime) -> d
 
 def write_lines(lines: list[tuple[int, int, str, int]]) -> None:
     """Insert (transaction_id, account_id, currency, amount_cents) rows."""
-    if _on_postgresql():
+    if on_postgresql(db.session):
         transaction_ids, account_ids, currencies, amounts = (list(column) for column in zip(*lines, strict=True))
         db.session.execute(_INSERT_LINES, {"transaction_ids": transaction_ids, "account_ids": account_ids,
                                            "currencies": currencies, "amounts": amounts})
@@ -98,7 +89,7 @@ def add_to_balances(changes: dict[int, int]) -> None:
     """balance_cents += change for each account id (the accounts are locked by the caller)."""
     if not changes:
         return
-    if _on_postgresql():
+    if on_postgresql(db.session):
         db.session.execute(_ADD_TO_BALANCES, {"account_ids": list(changes), "changes": list(changes.values())})
         return
     table = LedgerAccount.__table__

@@ -36,10 +36,10 @@ from sqlalchemy import BigInteger, String, cast, func, literal, select, union_al
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.errors import ConflictError, DomainError, ValidationError
 from app.extensions import db
-from app.ledger.batch import add_to_balances, dialect_insert, write_lines, write_transactions
+from app.ledger.batch import add_to_balances, write_lines, write_transactions
 from app.ledger.models import (
     OWNER_TYPES,
     PLATFORM_OWNER_ID,
@@ -108,7 +108,7 @@ def get_account(owner_type: str, owner_id: int | None, purpose: str, currency: s
     account = db.session.scalar(select(LedgerAccount).where(*identity))
     if account is None:
         db.session.execute(
-            dialect_insert(LedgerAccount)
+            dialect_insert(db.session, LedgerAccount)
             .values(owner_type=owner_type, owner_id=owner_id, purpose=purpose, currency=currency,
                     balance_cents=0, may_go_negative=spec.may_go_negative)
             .on_conflict_do_nothing()
@@ -233,7 +233,7 @@ def post(idempotency_key: str, kind: str, lines: Sequence[Line], *, memo: str = 
     changes = _balance_changes(requested, accounts, {i: a.balance_cents for i, a in accounts.items()})
 
     transaction = db.session.scalar(
-        dialect_insert(LedgerTransaction)
+        dialect_insert(db.session, LedgerTransaction)
         .values(idempotency_key=idempotency_key, kind=kind, memo=memo, ref_type=ref_type, ref_id=ref_id,
                 reversal_of_id=reversal_of_id, created_at=utcnow())
         .on_conflict_do_nothing()

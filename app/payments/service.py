@@ -19,9 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.extensions import db
 from app.jobs import import_dotted
 from app.payments.models import StripeWebhookEvent
@@ -42,7 +41,7 @@ HANDLED, IGNORED, DUPLICATE = "handled", "ignored", "duplicate"
 
 
 def _insert():
-    return (postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite).insert(StripeWebhookEvent)
+    return dialect_insert(db.session, StripeWebhookEvent)
 
 
 def handle_stripe_event(event: dict[str, Any]) -> str:

@@ -28,13 +28,13 @@ from flask import current_app
 from sqlalchemy import and_, case, exists, insert, literal, select, text
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.db import dialect_insert, on_postgresql, utcnow
 from app.extensions import db
 from app.jobs import RETRY_NETWORK, enqueue_after_commit, job_id
 from app.ledger import service as ledger
 from app.ledger.models import LedgerAccount
 from app.payouts.models import OPEN_STATUSES, Payout, PayoutAccount, PayoutEvent, PayoutHold, PayoutRun
-from app.payouts.service import payments_mode, upsert_insert
+from app.payouts.service import payments_mode
 from app.tracking import service as tracking
 
 CHUNK_SIZE = 500
@@ -73,8 +73,9 @@ def _eligible(minimum_cents: int, stripe_mode: bool):
 
 def _start_run(trigger: str, started_by_id: int | None, schedule_key: str | None) -> int | None:
     run_id = db.session.scalar(
-        upsert_insert(PayoutRun).values(trigger=trigger, started_by_id=started_by_id, schedule_key=schedule_key,
-                                        started_at=utcnow(), payouts_created=0, total_cents=0)
+        dialect_insert(db.session, PayoutRun).values(
+            trigger=trigger, started_by_id=started_by_id, schedule_key=schedule_key,
+            started_at=utcnow(), payouts_created=0, total_cents=0)
         .on_conflict_do_nothing().returning(PayoutRun.id)
     )
     db.session.commit()
@@ -167,22 +168,18 @@ _INSERT_EVENTS = text("""
 """)
 
 
-def _on_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def _insert_payouts(run_id: int, rows, now) -> list:
     """The chunk's payout rows in one statement (``unnest`` on PostgreSQL); a clipper whose open payout
     appeared meanwhile is skipped by the unique partial index. Returns (id, user_id, amount_cents, method)."""
     values = [(row.user_id, row.balance_cents, row.currency, row.method,
                row.stripe_account_id if row.method == "stripe" else None) for row in rows]
-    if _on_postgresql():
+    if on_postgresql(db.session):
         user_ids, amounts, currencies, methods, destinations = (list(column) for column in zip(*values, strict=True))
         return db.session.execute(_INSERT_PAYOUTS, {
             "run_id": run_id, "now": now, "user_ids": user_ids, "amounts": amounts, "currencies": currencies,
             "methods": methods, "stripe_account_ids": destinations}).all()
     return db.session.execute(
-        upsert_insert(Payout).values([
+        dialect_insert(db.session, Payout).values([
             {"user_id": user_id, "run_id": run_id, "amount_cents": amount, "currency": currency, "method": method,
              "status": "pending", "stripe_account_id": destination, "created_at": now, "updated_at": now}
             for user_id, amount, currency, method, destination in values
@@ -192,7 +189,7 @@ def _insert_payouts(run_id: int, rows, now) -> list:
 
 def _insert_created_events(run_id: int, payouts, now) -> None:
     details = [f"Payout run {run_id}: {p.method}" for p in payouts]
-    if _on_postgresql():
+    if on_postgresql(db.session):
         db.session.execute(_INSERT_EVENTS, {"now": now, "payout_ids": [p.id for p in payouts],
                                             "user_ids": [p.user_id for p in payouts], "details": details})
         return
@@ -204,7 +201,6 @@ def _insert_created_events(run_id: int, payouts, now) -> None:
 
 def enqueue_settlement(payout_ids: list[int]) -> None:
     """Hand Stripe payouts to the ``payouts`` queue once the current transaction commits."""
-    from app.payouts.jobs import settle_payouts
-
-    enqueue_after_commit(settle_payouts, list(payout_ids), id=job_id("payout-settle", payout_ids[0], payout_ids[-1]),
+    enqueue_after_commit("app.payouts.jobs.settle_payouts", list(payout_ids),
+                         id=job_id("payout-settle", payout_ids[0], payout_ids[-1]),
                          queue="payouts", retry=RETRY_NETWORK, timeout=600)

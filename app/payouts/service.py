@@ -35,10 +35,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.errors import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
 from app.jobs import RETRY_NETWORK, enqueue_after_commit, job_id
@@ -116,10 +115,8 @@ def _transition(payout: Payout, to: str, *, actor_id: int | None = None, detail:
     payout.status = to
     db.session.flush()
     if to in ("failed", "returned"):
-        from app.payouts.jobs import notify_payout_failed
-
-        enqueue_after_commit(notify_payout_failed, payout.id, id=job_id("payout-notice", payout.id, to),
-                             queue="default", retry=RETRY_NETWORK)
+        enqueue_after_commit("app.payouts.jobs.notify_payout_failed", payout.id,
+                             id=job_id("payout-notice", payout.id, to), queue="default", retry=RETRY_NETWORK)
 
 
 def _clean_text(value: str | None, name: str, max_length: int) -> str:
@@ -226,14 +223,8 @@ def payout_account(user_id: int, *, lock: bool = False) -> PayoutAccount | None:
     return db.session.scalar(query)
 
 
-def upsert_insert(model):
-    """INSERT ... ON CONFLICT DO NOTHING-capable insert for the session's dialect."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
-
-
 def _payout_account_for_update(user_id: int) -> PayoutAccount:
-    db.session.execute(upsert_insert(PayoutAccount).values(user_id=user_id, stripe_payouts_enabled=False,
+    db.session.execute(dialect_insert(db.session, PayoutAccount).values(user_id=user_id, stripe_payouts_enabled=False,
                                                             created_at=utcnow(), updated_at=utcnow())
                        .on_conflict_do_nothing())
     account = payout_account(user_id, lock=True)

@@ -249,8 +249,6 @@ def refresh_job_id(slot: str, account_ids: list[int]) -> str:
 def schedule_token_refreshes(now: datetime | None = None) -> int:
     """Claim every connected account whose token expires soon for this slot and enqueue
     refresh jobs in batches; returns how many accounts were claimed. Commits."""
-    from app.social.jobs import refresh_tokens
-
     now = now or utcnow()
     slot = refresh_slot(now)
     claimed = sorted(db.session.scalars(
@@ -262,8 +260,8 @@ def schedule_token_refreshes(now: datetime | None = None) -> int:
         .returning(ConnectedAccount.id)).all())
     for start in range(0, len(claimed), REFRESH_BATCH_SIZE):
         batch = claimed[start:start + REFRESH_BATCH_SIZE]
-        jobs.enqueue_after_commit(refresh_tokens, batch, id=refresh_job_id(slot, batch), queue="default",
-                                  retry=jobs.RETRY_NETWORK, timeout=REFRESH_JOB_TIMEOUT)
+        jobs.enqueue_after_commit("app.social.jobs.refresh_tokens", batch, id=refresh_job_id(slot, batch),
+                                  queue="default", retry=jobs.RETRY_NETWORK, timeout=REFRESH_JOB_TIMEOUT)
     db.session.commit()
     return len(claimed)
 

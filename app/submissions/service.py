@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import events
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError, ValidationError
@@ -114,9 +115,7 @@ def _already_submitted(platform: str, post_id: str) -> bool:
 
 
 def submit_post(campaign_id: int, clipper_id: int, post_url: str) -> Submission:
-    """Record a post link for an approved application and start tracking it. Commits."""
-    from app.tracking import service as tracking
-
+    """Record a post link for an approved application; tracking starts on ``SubmissionSubmitted``. Commits."""
     campaign = _campaign(campaign_id)
     application = _require_participant(campaign, clipper_id)
     parsed = parse_post_url(post_url, campaign.platforms)
@@ -138,7 +137,7 @@ def submit_post(campaign_id: int, clipper_id: int, post_url: str) -> Submission:
     except IntegrityError:
         db.session.rollback()
         raise ConflictError(ALREADY_SUBMITTED, field="post_url") from None
-    tracking.start_tracking(submission.id, submission.clipper_id, submission.platform)
+    events.publish(events.SubmissionSubmitted(submission.id, submission.clipper_id, submission.platform))
     audit.record(clipper_id, "submission.submitted", "submission", submission.id, campaign_id=campaign.id,
                  platform=parsed.platform, post_id=parsed.post_id)
     from app.accounts import service as accounts
@@ -196,12 +195,10 @@ def review_submission(submission_id: int, brand_id: int, decision: str, reason: 
 
 
 def remove_submission(submission_id: int, actor_id: int | None, reason: str) -> Submission:
-    """Take an approved post out (fraud or policy) and reverse what it earned. Does not commit
-    (callers own the transaction)."""
-    from app.earnings import service as earnings
-
+    """Take an approved post out (fraud or policy); ``SubmissionRemoved`` reverses what it
+    earned in the same transaction. Does not commit (callers own the transaction)."""
     submission = transition(submission_id, "removed", actor_id=actor_id, reason=reason)
-    earnings.reverse_for_removal(submission_id)
+    events.publish(events.SubmissionRemoved(submission_id))
     return submission
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app import events
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError, ValidationError
@@ -93,7 +94,6 @@ def disputes_of(submission_id: int) -> list[Dispute]:
 def resolve(dispute_id: int, admin_id: int, outcome: str, note: str | None = None, views: object = None,
             now: datetime | None = None) -> Dispute:
     """End an open dispute: uphold, adjust the count, or remove the post. Commits."""
-    from app.tracking import service
 
     if outcome not in DISPUTE_OUTCOMES:
         raise ValidationError("Choose uphold, adjust the count or remove the post.", field="outcome")
@@ -121,7 +121,7 @@ def resolve(dispute_id: int, admin_id: int, outcome: str, note: str | None = Non
                 ViewSnapshot.submission_id == submission_id, ViewSnapshot.status == "pending")):
             pending.status, pending.decided_by_id, pending.decided_at = "rejected", admin_id, now
             pending.decision_reason = f"superseded by the correction of dispute {dispute.id}"
-        service.on_snapshot_verified(snapshot.id)
+        events.publish(events.SnapshotVerified(snapshot.id))
     elif outcome == "removed":
         submissions.remove_submission(submission_id, admin_id, note)
     dispute.status, dispute.outcome, dispute.resolution_note = "resolved", outcome, note

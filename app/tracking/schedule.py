@@ -95,7 +95,6 @@ def batch_job_id(platform: str, pairs: list[tuple[int, str]]) -> str:
 def schedule_due_checks(now: datetime | None = None) -> int:
     """Claim the due slot of every tracked post and enqueue batched checks; how many posts. Commits."""
     from app.campaigns.models import Campaign
-    from app.tracking.jobs import check_views
 
     now = now or utcnow()
     rows = db.session.execute(
@@ -119,8 +118,9 @@ def schedule_due_checks(now: datetime | None = None) -> int:
     for (platform, _owner), pairs in groups.items():
         for start in range(0, len(pairs), BATCH_SIZE):
             batch = pairs[start:start + BATCH_SIZE]
-            jobs.enqueue_after_commit(check_views, platform, [list(p) for p in batch], queue="views",
-                                      id=batch_job_id(platform, batch), retry=jobs.RETRY_NETWORK, timeout=300)
+            jobs.enqueue_after_commit("app.tracking.jobs.check_views", platform, [list(p) for p in batch],
+                                      queue="views", id=batch_job_id(platform, batch), retry=jobs.RETRY_NETWORK,
+                                      timeout=300)
             scheduled += len(batch)
     db.session.commit()
     return scheduled

@@ -1,11 +1,12 @@
-"""Tracking's door for other domains: start tracking a post, the earnings and payouts hooks,
-flagging, and what a clipper or brand may read about a post's views.
+"""Tracking's door for other domains: start tracking a post, what payouts and earnings ask
+(open disputes, fraud flags), flagging, and what a clipper or brand may read about a post's views.
 
 Invariants:
 - every submission has exactly one ``TrackingState`` row, created in the same
-  transaction as the submission (``start_tracking``);
-- ``on_snapshot_verified`` is called once per verified snapshot, inside the
-  transaction that verified it — earnings hangs its posting here;
+  transaction as the submission (``on_submission_submitted``, the handler of the
+  ``SubmissionSubmitted`` event);
+- a verified count publishes ``SnapshotVerified`` (``tracking.snapshots``); tracking
+  never imports earnings, which sits above it;
 - ``has_open_fraud_flag`` is true while any of the clipper's posts has an open
   fraud signal (see ``tracking.fraud``) — payouts hold while it is.
 """
@@ -17,9 +18,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app import events
 from app.audit import service as audit
 from app.errors import NotFoundError
 from app.extensions import db
+from app.social import service as social
 from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.tracking import claims, fraud
@@ -28,8 +31,6 @@ from app.tracking.models import Dispute, FraudSignal, TrackingState, ViewSnapsho
 
 def start_tracking(submission_id: int, clipper_id: int, platform: str) -> TrackingState:
     """Create the post's tracking row; on the manual queue from the start when no API call is possible."""
-    from app.social import service as social
-
     manual = None if social.credentials_for(clipper_id, platform) else social.manual_reason(clipper_id, platform)
     state = TrackingState(submission_id=submission_id, risk_score=0, manual_reason=manual)
     db.session.add(state)
@@ -37,16 +38,9 @@ def start_tracking(submission_id: int, clipper_id: int, platform: str) -> Tracki
     return state
 
 
-def on_snapshot_verified(snapshot_id: int) -> None:
-    """Hook for the earnings domain: a snapshot became verified (same transaction).
-
-    Earnings reads the snapshot's submission and cumulative verified views and posts
-    the delta to the ledger (DESIGN rule 1); a lower count (a dispute's correction)
-    reverses the difference.
-    """
-    from app.earnings import service as earnings
-
-    earnings.accrue_for_snapshot(snapshot_id)
+def on_submission_submitted(event: events.SubmissionSubmitted) -> None:
+    """Event handler: a new post starts being tracked in the transaction that created it."""
+    start_tracking(event.submission_id, event.clipper_id, event.platform)
 
 
 def has_open_fraud_flag(clipper_id: int) -> bool:

@@ -8,8 +8,8 @@ Invariants:
 - counts never go backwards silently: a count lower than the last verified one raises
   a ``count_dropped`` signal and stays pending; verifying it is refused (reject it,
   flag or remove the post, or resolve a dispute with an adjusted count);
-- verifying moves ``last_verified_views`` forward and calls ``on_snapshot_verified``
-  (the earnings hook) in the same transaction;
+- verifying moves ``last_verified_views`` forward and publishes ``SnapshotVerified``
+  (earnings accrues) in the same transaction;
 - manual and clipper counts carry a screenshot that storage confirmed under
   ``submissions/<id>/evidence``; a platform check stores at most one count per
   schedule slot;
@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app import events
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError, ValidationError
@@ -142,8 +143,6 @@ def submit_evidence(submission_id: int, clipper_id: int, views: object, evidence
 def decide(snapshot_id: int, to_status: str, *, admin_id: int | None, reason: str | None = None,
            now: datetime | None = None, claim: bool = True) -> ViewSnapshot:
     """Verify or reject a pending count. Does not commit."""
-    from app.tracking import service
-
     now = now or utcnow()
     submission_id = db.session.scalar(select(ViewSnapshot.submission_id).where(ViewSnapshot.id == snapshot_id))
     if submission_id is None:
@@ -170,7 +169,7 @@ def decide(snapshot_id: int, to_status: str, *, admin_id: int | None, reason: st
     audit.record(admin_id, f"snapshot.{to_status}", "submission", submission_id, reason=reason,
                  snapshot_id=snapshot.id, views=snapshot.views)
     if to_status == "verified":
-        service.on_snapshot_verified(snapshot.id)
+        events.publish(events.SnapshotVerified(snapshot.id))
     return snapshot
 
 

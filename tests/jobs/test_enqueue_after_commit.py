@@ -13,7 +13,6 @@ from rq import Queue, Retry
 from app.accounts.models import User
 from app.jobs import enqueue_after_commit, job_id
 from tests.factories import make_user
-from tests.jobs import sample_jobs
 from tests.outside import run_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +25,7 @@ def _new_row() -> User:
 
 def test_job_enqueued_in_rolled_back_transaction_never_runs(db, redis_client):
     db.session.add(_new_row())
-    enqueue_after_commit(sample_jobs.record_marker, "marker:rollback", id=job_id("test", "rollback"))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:rollback", id=job_id("test", "rollback"))
     db.session.rollback()
 
     assert Queue("default", connection=redis_client).count == 0
@@ -37,7 +36,7 @@ def test_job_enqueued_in_rolled_back_transaction_never_runs(db, redis_client):
 
 def test_committed_job_runs_exactly_once_on_a_real_worker(db, redis_client):
     db.session.add(_new_row())
-    enqueue_after_commit(sample_jobs.record_marker, "marker:commit", id=job_id("test", "commit"))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:commit", id=job_id("test", "commit"))
     assert Queue("default", connection=redis_client).count == 0, "nothing may reach Redis before commit"
     db.session.commit()
     assert Queue("default", connection=redis_client).count == 1
@@ -49,7 +48,8 @@ def test_committed_job_runs_exactly_once_on_a_real_worker(db, redis_client):
 
 def test_worker_job_reads_committed_rows_in_its_own_session(db, redis_client):
     user = make_user("brand", email="owner@example.test")
-    enqueue_after_commit(sample_jobs.record_user_email, user.id, "marker:email", id=job_id("email", user.id))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_user_email", user.id, "marker:email",
+                         id=job_id("email", user.id))
     db.session.commit()
 
     run_worker("default")
@@ -58,7 +58,7 @@ def test_worker_job_reads_committed_rows_in_its_own_session(db, redis_client):
 
 def test_same_job_id_is_enqueued_once_while_queued(db, redis_client):
     for _ in range(3):
-        enqueue_after_commit(sample_jobs.record_marker, "marker:dedupe", id=job_id("dedupe", 7))
+        enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:dedupe", id=job_id("dedupe", 7))
         db.session.commit()
     assert Queue("default", connection=redis_client).count == 1
 
@@ -66,16 +66,16 @@ def test_same_job_id_is_enqueued_once_while_queued(db, redis_client):
     assert int(redis_client.get("marker:dedupe")) == 1
 
     # Once the earlier run is over, the same id is new work and runs again.
-    enqueue_after_commit(sample_jobs.record_marker, "marker:dedupe", id=job_id("dedupe", 7))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:dedupe", id=job_id("dedupe", 7))
     db.session.commit()
     run_worker("default")
     assert int(redis_client.get("marker:dedupe")) == 2
 
 
 def test_rolled_back_savepoint_drops_only_its_own_jobs(db, redis_client):
-    enqueue_after_commit(sample_jobs.record_marker, "marker:outer", id=job_id("outer", 1))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:outer", id=job_id("outer", 1))
     savepoint = db.session.begin_nested()
-    enqueue_after_commit(sample_jobs.record_marker, "marker:inner", id=job_id("inner", 1))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:inner", id=job_id("inner", 1))
     savepoint.rollback()
     db.session.commit()
 
@@ -85,7 +85,7 @@ def test_rolled_back_savepoint_drops_only_its_own_jobs(db, redis_client):
 
 
 def test_jobs_go_to_their_named_queue(db, redis_client):
-    enqueue_after_commit(sample_jobs.record_marker, "marker:otp", id=job_id("otp", 1), queue="otp")
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:otp", id=job_id("otp", 1), queue="otp")
     db.session.commit()
     assert Queue("otp", connection=redis_client).count == 1
     assert Queue("default", connection=redis_client).count == 0
@@ -98,11 +98,11 @@ def test_jobs_go_to_their_named_queue(db, redis_client):
 
 def test_unknown_queue_is_refused(db):
     with pytest.raises(ValueError, match="unknown queue"):
-        enqueue_after_commit(sample_jobs.record_marker, "x", id="x", queue="nope")
+        enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "x", id="x", queue="nope")
 
 
 def test_failed_job_is_retried_by_the_worker(db, redis_client):
-    enqueue_after_commit(sample_jobs.fail_once, "marker:retry", id=job_id("retry", 1), retry=Retry(max=2))
+    enqueue_after_commit("tests.jobs.sample_jobs.fail_once", "marker:retry", id=job_id("retry", 1), retry=Retry(max=2))
     db.session.commit()
     run_worker("default")
     assert int(redis_client.get("marker:retry")) == 2
@@ -110,11 +110,11 @@ def test_failed_job_is_retried_by_the_worker(db, redis_client):
 
 def test_inline_mode_runs_after_commit_and_never_after_rollback(app, db, redis_client, monkeypatch):
     monkeypatch.setitem(app.config, "JOBS_INLINE", True)
-    enqueue_after_commit(sample_jobs.record_marker, "marker:inline-rb", id=job_id("inline", 1))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:inline-rb", id=job_id("inline", 1))
     db.session.rollback()
     assert redis_client.get("marker:inline-rb") is None
 
-    enqueue_after_commit(sample_jobs.record_marker, "marker:inline", id=job_id("inline", 2))
+    enqueue_after_commit("tests.jobs.sample_jobs.record_marker", "marker:inline", id=job_id("inline", 2))
     assert redis_client.get("marker:inline") is None, "inline jobs also wait for the commit"
     db.session.commit()
     assert int(redis_client.get("marker:inline")) == 1

@@ -74,9 +74,11 @@ def test_rejecting_needs_a_reason(app, world):
             snapshots.verify(snapshot_id, world.admin.id)
 
 
-def test_verifying_calls_the_earnings_hook_once(app, world, monkeypatch):
+def test_verifying_publishes_snapshot_verified_once_and_earnings_handles_it(app, world, monkeypatch):
+    from app.earnings import service as earnings
+
     calls = []
-    monkeypatch.setattr(service, "on_snapshot_verified", calls.append)
+    monkeypatch.setattr(earnings, "accrue_for_snapshot", calls.append)
     sid = approved_post(app, world)
     snapshot_id = pending_count(app, sid, 100)
     with app.app_context():
