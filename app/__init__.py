@@ -44,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate, oauth
     from app.observability import register_request_hooks
     from app.security import register_security_headers
+    from app.storage import upload_origins
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
@@ -55,7 +56,7 @@ def register_extensions(app: Flask) -> None:
     jobs.init_app(app)
     money.init_app(app)  # the `money` Jinja filter
     register_request_hooks(app)
-    register_security_headers(app)
+    register_security_headers(app, upload_origins(app.config))
 
     import app.accounts.models  # noqa: F401  (register models with the metadata)
     import app.audit.models  # noqa: F401
@@ -102,8 +103,8 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.step_up import bp as step_up_bp
     from app.campaigns.review_routes import bp as campaign_review_bp
     from app.campaigns.routes import bp as campaigns_bp
-    from app.core.navigation import items_for
     from app.core.routes import bp as core_bp
+    from app.navigation import items_for
     from app.notifications.routes import bp as notifications_bp
     from app.payments.routes import bp as payments_bp
     from app.payouts.routes import bp as payouts_bp

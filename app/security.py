@@ -61,10 +61,10 @@ SECURITY_HEADERS = {
 HSTS = "max-age=63072000; includeSubDomains"
 
 
-def register_security_headers(app: Flask) -> None:
-    from app.storage import upload_origins
-
-    headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(upload_origins(app.config))}
+def register_security_headers(app: Flask, upload_origins: tuple[str, ...] = ()) -> None:
+    """Add the headers to every response; ``upload_origins`` (from storage, given by ``create_app``
+    so this core module never imports a domain) are allowed as upload targets in the CSP."""
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(upload_origins)}
 
     @app.after_request
     def add_security_headers(response):

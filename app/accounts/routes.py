@@ -24,11 +24,11 @@ from app.accounts.forms import (
     VerifyForm,
 )
 from app.accounts.ratelimits import CODE_SENDS, CODE_SENDS_AFTER_FAILURE, FAILED_LOGINS, Key, RateLimitedError
-from app.core.navigation import ROLE_HOME
 from app.db import utcnow
 from app.errors import DomainError, attach_to_form
 from app.extensions import limiter, login_manager
 from app.htmx import hx_redirect, render
+from app.navigation import ROLE_HOME
 from app.security import safe_next
 
 bp = Blueprint("accounts", __name__)

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, redirect, re
 from flask_login import current_user, login_required
 
 from app.core.health import readiness
-from app.core.navigation import ROLE_HOME
 from app.htmx import render
+from app.navigation import ROLE_HOME
 from app.observability import metrics_payload
 
 bp = Blueprint("core", __name__)

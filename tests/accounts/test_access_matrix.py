@@ -271,7 +271,7 @@ def test_every_route_is_classified(app):
 
 
 def test_the_table_agrees_with_the_role_homes_and_the_menu():
-    from app.core.navigation import NAV_ITEMS, ROLE_HOME
+    from app.navigation import NAV_ITEMS, ROLE_HOME
 
     for role, endpoint in ROLE_HOME.items():
         assert expected(ACCESS[endpoint], role) == REACHED, f"{role} cannot open its own home {endpoint}"

@@ -11,7 +11,7 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from app.accounts.models import ROLES
-from app.core.navigation import NAV_ITEMS, items_for
+from app.navigation import NAV_ITEMS, items_for
 from tests.factories import make_user
 
 
