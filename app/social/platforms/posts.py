@@ -1,7 +1,8 @@
 """Shared value types of the platform layer: platforms, parsed posts, metrics, credentials.
 
 Invariants:
-- ``PLATFORMS`` is the one list of platform keys; every key has a display label;
+- ``PLATFORMS`` / ``PLATFORM_LABELS`` are the keys and labels of ``registry.REGISTRY``
+  (the one list of platforms);
 - a ``ParsedPost`` only holds parts validated by a per-platform regex, and its
   ``canonical_url`` is built by us from those parts, never copied from input;
 - ``PostMetrics`` counts are non-negative ints (``views`` always known, others
@@ -17,15 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.errors import ValidationError
+from app.social.platforms.registry import KEYS, LABELS
 
-PLATFORMS: tuple[str, ...] = ("tiktok", "youtube_shorts", "instagram_reels", "x")
+PLATFORMS: tuple[str, ...] = KEYS
 
-PLATFORM_LABELS: dict[str, str] = {
-    "tiktok": "TikTok",
-    "youtube_shorts": "YouTube Shorts",
-    "instagram_reels": "Instagram Reels",
-    "x": "X",
-}
+PLATFORM_LABELS: dict[str, str] = LABELS
 
 
 def platform_label(platform: str) -> str:
