@@ -43,14 +43,15 @@ class OAuthSpec:
 @dataclass(frozen=True)
 class Platform:
     key: str
-    label: str
+    label: str  # the format, as campaigns and posts name it ("YouTube Shorts")
+    site: str  # the site, as a pasted link's error names it ("YouTube")
     client: str  # dotted path of the client module (URL parser + metrics)
     user_token: bool  # metrics are read with the clipper's own OAuth token (else an app-wide API key)
     oauth: OAuthSpec
 
 
 REGISTRY: tuple[Platform, ...] = (
-    Platform("tiktok", "TikTok", "app.social.platforms.tiktok", user_token=True, oauth=OAuthSpec(
+    Platform("tiktok", "TikTok", "TikTok", "app.social.platforms.tiktok", user_token=True, oauth=OAuthSpec(
         "TIKTOK",
         {"authorize": "https://www.tiktok.com/v2/auth/authorize/",
          "token": "https://open.tiktokapis.com/v2/oauth/token/",
@@ -58,7 +59,8 @@ REGISTRY: tuple[Platform, ...] = (
         scope="user.info.basic,user.info.profile,video.list",  # TikTok: comma separated
         userinfo_params={"fields": "open_id,username,display_name"},
         client_auth_method="client_key_in_body", client_id_param="client_key")),
-    Platform("youtube_shorts", "YouTube Shorts", "app.social.platforms.youtube", user_token=False, oauth=OAuthSpec(
+    Platform("youtube_shorts", "YouTube Shorts", "YouTube", "app.social.platforms.youtube", user_token=False,
+             oauth=OAuthSpec(
         "YOUTUBE",
         {"authorize": "https://accounts.google.com/o/oauth2/v2/auth",
          "token": "https://oauth2.googleapis.com/token",
@@ -67,7 +69,8 @@ REGISTRY: tuple[Platform, ...] = (
         userinfo_params={"part": "snippet", "mine": "true"},
         authorize_params={"access_type": "offline", "prompt": "consent"},
         no_account_message="That Google account has no YouTube channel. Pick the account of your channel.")),
-    Platform("instagram_reels", "Instagram Reels", "app.social.platforms.instagram", user_token=True, oauth=OAuthSpec(
+    Platform("instagram_reels", "Instagram Reels", "Instagram", "app.social.platforms.instagram", user_token=True,
+             oauth=OAuthSpec(
         "INSTAGRAM",
         {"authorize": "https://www.instagram.com/oauth/authorize",
          "token": "https://api.instagram.com/oauth/access_token",
@@ -77,7 +80,7 @@ REGISTRY: tuple[Platform, ...] = (
         scope="instagram_business_basic",
         userinfo_params={"fields": "user_id,username"},
         token_wrapped_in_data=True, refresh_by_access_token=True)),
-    Platform("x", "X", "app.social.platforms.x", user_token=True, oauth=OAuthSpec(
+    Platform("x", "X", "X", "app.social.platforms.x", user_token=True, oauth=OAuthSpec(
         "X",
         {"authorize": "https://x.com/i/oauth2/authorize",
          "token": "https://api.x.com/2/oauth2/token",
@@ -101,7 +104,15 @@ def get(key: str) -> Platform:
     return BY_KEY[key]
 
 
-def label_list(keys=KEYS, last: str = "or") -> str:
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def label_list() -> str:
     """``"TikTok, YouTube Shorts, Instagram Reels or X"`` for messages."""
-    labels = [LABELS[key] for key in keys]
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} {last} {labels[-1]}"
+    return _either([platform.label for platform in REGISTRY])
+
+
+def site_list() -> str:
+    """``"TikTok, YouTube, Instagram or X"`` for messages."""
+    return _either([platform.site for platform in REGISTRY])
