@@ -27,10 +27,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import IdMixin, TimestampMixin, UTCDateTime, one_of
 from app.extensions import db
+from app.social.platforms.registry import BITS, LABELS, MASK_LIMIT
 
-PLATFORMS: dict[str, int] = {"tiktok": 1, "youtube_shorts": 2, "instagram_reels": 4, "x": 8}
-PLATFORM_LABELS = {"tiktok": "TikTok", "youtube_shorts": "YouTube Shorts", "instagram_reels": "Instagram Reels",
-                   "x": "X"}
+PLATFORMS: dict[str, int] = BITS  # key -> bit, from the platform registry (tiktok 1, youtube_shorts 2, ...)
+PLATFORM_LABELS = LABELS
 CAMPAIGN_STATUSES = ("draft", "pending_review", "published", "paused", "completed", "discarded")
 APPROVAL_MODES = ("manual", "automatic")
 APPLICATION_STATUSES = ("applied", "approved", "rejected", "removed", "withdrawn")
@@ -50,7 +50,7 @@ class Campaign(IdMixin, TimestampMixin, db.Model):
         CheckConstraint(one_of("approval_mode", APPROVAL_MODES), name="approval_mode_valid"),
         CheckConstraint("cpm_cents IS NULL OR cpm_cents > 0", name="cpm_positive"),
         CheckConstraint("budget_cents IS NULL OR budget_cents > 0", name="budget_positive"),
-        CheckConstraint("platforms_mask >= 0 AND platforms_mask < 16", name="platforms_valid"),
+        CheckConstraint(f"platforms_mask >= 0 AND platforms_mask < {MASK_LIMIT}", name="platforms_valid"),
         CheckConstraint("ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at", name="dates_ordered"),
         CheckConstraint("hold_days >= 0 AND auto_approve_hours >= 0 AND min_views_per_post >= 0",
                         name="windows_not_negative"),

@@ -3,8 +3,9 @@
 Invariants: ``notify`` adds the notification to the caller's transaction and does
 not commit (the event and its notice commit together); it is the single door for
 every channel — today in-app only, email and push hang off it later; a user only
-ever reads or marks their own notifications; texts are built from ``data`` by
-``TEXTS`` and autoescaped by Jinja, never trusted as HTML.
+ever reads or marks their own notifications; ``notify`` refuses a kind that is not
+declared in ``kinds.REGISTRY``; texts are built from ``data`` by the kind's template
+(``kinds.render``) and autoescaped by Jinja, never trusted as HTML.
 """
 
 from __future__ import annotations
@@ -16,32 +17,10 @@ from sqlalchemy import func, select, update
 
 from app.db import utcnow
 from app.extensions import db
-from app.notifications.models import KINDS, Notification
+from app.notifications import kinds
+from app.notifications.models import Notification
 
 PAGE_SIZE = 30
-
-TEXTS = {
-    "campaign_approved": "Your campaign “{title}” was approved and is live.",
-    "campaign_changes_requested": "Changes requested on “{title}”: {reason}",
-    "campaign_discarded": "Your campaign “{title}” was discarded: {reason}",
-    "application_received": "New application from @{handle} for “{title}”.",
-    "application_approved": "You are in: your application to “{title}” was approved.",
-    "application_rejected": "Your application to “{title}” was not accepted.",
-    "application_removed": "You were removed from “{title}”: {reason}",
-    "submission_received": "New post from @{handle} for “{title}” to review.",
-    "submission_approved": "Your post for “{title}” was approved.",
-    "submission_rejected": "Your post for “{title}” was rejected: {reason}",
-    "submission_revision_requested": "Changes requested on your post for “{title}”: {reason}",
-    "submission_removed": "Your post for “{title}” was removed: {reason}",
-    "dispute_opened": "The brand disputes the views of your post for “{title}”: {reason}",
-    "dispute_resolved": "The view dispute on a post for “{title}” was resolved: {reason}",
-    "social_account_expired": "Your {platform} connection expired. Reconnect it so your views are checked "
-                              "automatically; until then they are checked by hand.",
-    "campaign_change_approved": "Your change to “{title}” was approved: {terms}.",
-    "campaign_change_rejected": "Your change to “{title}” was not approved: {reason}",
-    "campaign_budget_exhausted": "The budget of “{title}” is spent, so the campaign is paused. Add funds to resume it.",
-}
-
 
 @dataclass(frozen=True)
 class NotificationView:
@@ -54,8 +33,7 @@ class NotificationView:
 
 def notify(user, kind: str, **data) -> Notification:
     """Tell ``user`` (a User or a user id) about ``kind``; joins the caller's transaction."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown notification kind {kind!r}")
+    kinds.get(kind)  # raises UnknownKindError (a ValueError) for an undeclared kind
     user_id = user if isinstance(user, int) else user.id
     notification = Notification(user_id=user_id, kind=kind, data=data)
     db.session.add(notification)
@@ -70,8 +48,7 @@ def unread_count(user_id: int) -> int:
 
 
 def _text(notification: Notification) -> str:
-    values = {"title": "", "reason": "", "handle": "", **(notification.data or {})}
-    return TEXTS[notification.kind].format(**values)
+    return kinds.render(notification.kind, notification.data)
 
 
 def recent(user_id: int) -> list[NotificationView]:

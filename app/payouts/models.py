@@ -27,10 +27,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import BigIntPK, IdMixin, TimestampMixin, UTCDateTime, one_of, utcnow
 from app.extensions import db
+from app.payouts.rails import KEYS as RAIL_KEYS
 
 PAYOUT_STATUSES = ("pending", "in_flight", "paid", "failed", "returned")
 OPEN_STATUSES = ("pending", "in_flight")
-PAYOUT_METHODS = ("stripe", "manual")
+PAYOUT_METHODS = RAIL_KEYS  # the payout rails (app/payouts/rails), in registry order: stripe, manual
 MANUAL_KINDS = ("paypal", "bank")
 RUN_TRIGGERS = ("schedule", "support")
 

@@ -15,6 +15,7 @@ from app.errors import NotFoundError
 from app.extensions import db
 from app.ledger.models import LedgerAccount
 from app.payouts.models import Payout, PayoutAccount, PayoutEvent
+from app.payouts.rails import HAND_SETTLED_KEYS
 from app.payouts.service import BALANCE_PURPOSES, manual_details
 
 
@@ -51,7 +52,7 @@ def manual_payouts_to_pay(payout_id: int | None = None) -> list[dict]:
     query = (select(Payout, User.email, User.display_name, User.handle, PayoutAccount)
              .join(User, User.id == Payout.user_id)
              .outerjoin(PayoutAccount, PayoutAccount.user_id == Payout.user_id)
-             .where(Payout.method == "manual", Payout.status == "pending").order_by(Payout.id))
+             .where(Payout.method.in_(HAND_SETTLED_KEYS), Payout.status == "pending").order_by(Payout.id))
     if payout_id is not None:
         query = query.where(Payout.id == payout_id)
     rows = db.session.execute(query).all()
@@ -63,7 +64,7 @@ def manual_payouts_to_pay(payout_id: int | None = None) -> list[dict]:
 def recent_payouts(limit: int = 50) -> list[dict]:
     rows = db.session.execute(
         select(Payout, User.email).join(User, User.id == Payout.user_id)
-        .where(~((Payout.method == "manual") & (Payout.status == "pending")))
+        .where(~((Payout.method.in_(HAND_SETTLED_KEYS)) & (Payout.status == "pending")))
         .order_by(Payout.id.desc()).limit(limit)
     ).all()
     return [{"payout": p, "email": email} for p, email in rows]

@@ -18,7 +18,7 @@ from flask_login import current_user
 from app.earnings import reading as earnings
 from app.errors import DomainError
 from app.htmx import hx_redirect, is_partial, render
-from app.payouts import reading, service
+from app.payouts import rails, reading, service
 from app.payouts.forms import ManualMethodForm, MarkFailedForm, MarkPaidForm, PlaceHoldForm, PlainActionForm
 from app.payouts.run import run_payouts
 from app.security import role_required
@@ -227,3 +227,12 @@ def stripe_return():
 def payout_status_label(status: str) -> str:
     return {"pending": "Pending", "in_flight": "On its way", "paid": "Paid", "failed": "Failed",
             "returned": "Returned"}.get(status, status)
+
+
+@bp.app_template_filter("payout_rail")
+def payout_rail_label(method: str, paid: bool = False) -> str:
+    """How a payout's rail reads on a page (``paid=True``: support's payout page)."""
+    rail = rails.BY_KEY.get(method)
+    if rail is None:
+        return method
+    return rail.paid_label if paid else rail.label

@@ -2,8 +2,9 @@
 
 Eligible: a verified, not suspended clipper with no open hold, no open fraud flag
 (``tracking.service.clippers_with_open_fraud_flag``), no open payout, a
-payout method (Stripe when PAYMENTS_MODE is "stripe" and the Express account can
-receive transfers, else manual details) and an available balance of at least
+payout method (the first rail of ``payouts.rails.RAILS`` the clipper is ready for:
+Stripe when PAYMENTS_MODE is "stripe" and the Express account can receive transfers,
+else manual details) and an available balance of at least
 PAYOUT_MINIMUM_CENTS (the same number of minor units in every currency). A
 clipper with balances in two currencies gets the lowest currency code's payout
 this run and the other one next run (one open payout per clipper).
@@ -17,40 +18,41 @@ Invariants:
   concurrent run that got there first is seen (its payout exists, the balance is
   gone) and the amount is exactly the locked balance; the unique partial index on
   open payouts (``ON CONFLICT DO NOTHING``) is the backstop;
-- each chunk commits on its own; Stripe payouts are enqueued after that commit in
-  batches (``settle_payouts``, job id ``payout-settle-<first>-<last>``);
+- each chunk commits on its own; each rail dispatches its new payouts after that
+  commit (Stripe: ``settle_payouts`` in batches, job id ``payout-settle-<first>-<last>``;
+  manual: nothing, support pays them);
 - a scheduled run carries a unique ``schedule_key``: the same slot never runs twice.
 """
 
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, insert, literal, select, text
+from sqlalchemy import and_, case, exists, insert, literal, null, select, text
 
 from app.accounts.models import User
 from app.db import dialect_insert, on_postgresql, utcnow
 from app.extensions import db
-from app.jobs import RETRY_NETWORK, enqueue_after_commit, job_id
 from app.ledger import service as ledger
 from app.ledger.models import LedgerAccount
+from app.payouts import rails
 from app.payouts.models import OPEN_STATUSES, Payout, PayoutAccount, PayoutEvent, PayoutHold, PayoutRun
 from app.payouts.service import payments_mode
 from app.tracking import service as tracking
 
 CHUNK_SIZE = 500
-SETTLE_BATCH = 25  # Stripe payouts per job: a forked job costs ~27 ms, a transfer call more
 
 
-def _eligible(minimum_cents: int, stripe_mode: bool):
+def _method(payments_mode: str):
+    """SQL: the key of the first rail the clipper's payout account is ready for, else NULL."""
+    whens = [(ready, literal(rail.key)) for rail in rails.RAILS
+             if (ready := rail.ready(PayoutAccount, payments_mode)) is not None]
+    return case(*whens, else_=None) if whens else null()
+
+
+def _eligible(minimum_cents: int, payments_mode: str):
     available = LedgerAccount.__table__.alias("available")
     in_flight = LedgerAccount.__table__.alias("in_flight")
-    if stripe_mode:
-        stripe_ready = and_(PayoutAccount.stripe_payouts_enabled.is_(True),
-                            PayoutAccount.stripe_account_id.is_not(None))
-        method = case((stripe_ready, literal("stripe")), (PayoutAccount.manual_kind.is_not(None), literal("manual")),
-                      else_=None)
-    else:
-        method = case((PayoutAccount.manual_kind.is_not(None), literal("manual")), else_=None)
+    method = _method(payments_mode)
     open_hold = exists().where(PayoutHold.user_id == User.id, PayoutHold.released_at.is_(None))
     open_payout = exists().where(Payout.user_id == User.id, Payout.status.in_(OPEN_STATUSES))
     return (
@@ -89,8 +91,7 @@ def run_payouts(trigger: str = "support", started_by_id: int | None = None, sche
     if run_id is None:
         return None
     minimum = current_app.config["PAYOUT_MINIMUM_CENTS"]
-    stripe_mode = payments_mode() == "stripe"
-    query = _eligible(minimum, stripe_mode)
+    query = _eligible(minimum, payments_mode())
     created = total = 0
     after_user_id = 0
     while True:
@@ -142,9 +143,10 @@ def _pay_chunk(run_id: int, candidates, query) -> tuple[int, int]:
         for p in inserted
     ])
     _insert_created_events(run_id, inserted, now)
-    stripe_ids = sorted(p.id for p in inserted if p.method == "stripe")
-    for start in range(0, len(stripe_ids), SETTLE_BATCH):
-        enqueue_settlement(stripe_ids[start:start + SETTLE_BATCH])
+    for rail in rails.RAILS:
+        rail_ids = [p.id for p in inserted if p.method == rail.key]
+        if rail_ids:
+            rail.dispatch(rail_ids)
     db.session.commit()
     return len(inserted), sum(p.amount_cents for p in inserted)
 
@@ -172,7 +174,7 @@ def _insert_payouts(run_id: int, rows, now) -> list:
     """The chunk's payout rows in one statement (``unnest`` on PostgreSQL); a clipper whose open payout
     appeared meanwhile is skipped by the unique partial index. Returns (id, user_id, amount_cents, method)."""
     values = [(row.user_id, row.balance_cents, row.currency, row.method,
-               row.stripe_account_id if row.method == "stripe" else None) for row in rows]
+               row.stripe_account_id if rails.get(row.method).sends_to_stripe_account else None) for row in rows]
     if on_postgresql(db.session):
         user_ids, amounts, currencies, methods, destinations = (list(column) for column in zip(*values, strict=True))
         return db.session.execute(_INSERT_PAYOUTS, {
@@ -197,10 +199,3 @@ def _insert_created_events(run_id: int, payouts, now) -> None:
         {"action": "payout_pending", "payout_id": p.id, "subject_user_id": p.user_id, "to_status": "pending",
          "detail": detail, "created_at": now} for p, detail in zip(payouts, details, strict=True)
     ])
-
-
-def enqueue_settlement(payout_ids: list[int]) -> None:
-    """Hand Stripe payouts to the ``payouts`` queue once the current transaction commits."""
-    enqueue_after_commit("app.payouts.jobs.settle_payouts", list(payout_ids),
-                         id=job_id("payout-settle", payout_ids[0], payout_ids[-1]),
-                         queue="payouts", retry=RETRY_NETWORK, timeout=600)

@@ -12,7 +12,8 @@ one transaction per step, keys derived from the payout id:
 ``stripe_clearing``/``offline_clearing`` mirror money that came *in* (their
 descriptions in ``ledger.models``), so a payout does not touch them — posting it
 there too would count the outflow twice. The rail is in the transaction kind
-(``payout_paid_stripe`` / ``payout_paid_manual``) and in ``payouts.method``, so
+(``payout_paid_<rail>``: ``payout_paid_stripe`` / ``payout_paid_manual``, see
+``payouts.rails``) and in ``payouts.method``, so
 "money sent through Stripe" is the sum of ``payout_paid_stripe`` minus
 ``payout_returned`` of Stripe payouts.
 
@@ -42,6 +43,7 @@ from app.errors import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
 from app.jobs import RETRY_NETWORK, enqueue_after_commit, job_id
 from app.ledger import service as ledger
+from app.payouts import rails
 from app.payouts.models import Payout, PayoutAccount, PayoutEvent, PayoutHold
 from app.security import seal, unseal
 
@@ -97,7 +99,7 @@ def _transition(payout: Payout, to: str, *, actor_id: int | None = None, detail:
                             f"{to.replace('_', ' ')}.")
     if to in LEDGER_MOVES:
         source, target = LEDGER_MOVES[to]
-        kind = f"payout_{to}_{payout.method}" if to == "paid" else f"payout_{to}"
+        kind = rails.paid_kind(payout.method) if to == "paid" else f"payout_{to}"
         ledger.post(
             f"payout-{payout.id}-{to}", kind,
             [ledger.Line(ledger.get_account("user", payout.user_id, source, payout.currency), -payout.amount_cents),
@@ -132,8 +134,8 @@ def mark_paid(payout_id: int, reference: str, actor_id: int) -> Payout:
     """Support paid a manual payout by hand (bank, PayPal); ``reference`` is their transfer reference."""
     reference = _clean_text(reference, "reference", MAX_REFERENCE)
     payout = lock_payout(payout_id)
-    if payout.method != "manual":
-        raise ConflictError("Stripe payouts are confirmed by Stripe, not marked paid by hand.")
+    if not rails.get(payout.method).settled_by_hand:
+        raise ConflictError(rails.get(payout.method).refuse_mark_paid)
     _transition(payout, "paid", actor_id=actor_id, detail=f"Marked paid, reference {reference}",
                 reference=reference)
     db.session.commit()
@@ -144,8 +146,8 @@ def mark_failed(payout_id: int, reason: str, actor_id: int) -> Payout:
     """Support could not pay a manual payout: the money goes back to the clipper's available balance."""
     reason = _clean_text(reason, "reason", MAX_REASON)
     payout = lock_payout(payout_id)
-    if payout.method != "manual":
-        raise ConflictError("Stripe payouts fail through Stripe; they cannot be marked failed by hand.")
+    if not rails.get(payout.method).settled_by_hand:
+        raise ConflictError(rails.get(payout.method).refuse_mark_failed)
     _transition(payout, "failed", actor_id=actor_id, detail=f"Marked failed: {reason}", failure_reason=reason)
     db.session.commit()
     return payout

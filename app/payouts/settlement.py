@@ -40,6 +40,7 @@ from app.payments.stripe_errors import (
 from app.payments.stripe_gateway import get_gateway
 from app.payments.stripe_objects import Transfer
 from app.payouts.models import Payout
+from app.payouts.rails.stripe import SETTLE_BATCH, enqueue_settlement
 from app.payouts.service import _transition, lock_payout, store_stripe_account_state
 
 log = structlog.get_logger(__name__)
@@ -121,8 +122,6 @@ def stuck_payout_ids(older_than_minutes: int | None = None, limit: int = 1000) -
 
 def requeue_stuck_payouts() -> int:
     """Hand every stuck Stripe payout to the transfer job again (which looks it up before sending)."""
-    from app.payouts.run import SETTLE_BATCH, enqueue_settlement
-
     ids = stuck_payout_ids()
     for start in range(0, len(ids), SETTLE_BATCH):
         enqueue_settlement(ids[start:start + SETTLE_BATCH])

@@ -2,7 +2,7 @@
 
 Invariants:
 - one row per (user, platform) (unique constraint); ``platform`` is one of
-  ``social.platforms.PLATFORMS``; ``status`` is one of ``ACCOUNT_STATUSES``:
+  ``social.platforms.registry.KEYS``; ``status`` is one of ``ACCOUNT_STATUSES``:
   ``manual`` (the clipper only declared the handle), ``connected`` (OAuth tokens
   held), ``expired`` (tokens rejected or past ``expires_at``; reconnect needed);
 - ``handle`` is stored normalised: no leading ``@``, lower-case;
@@ -22,8 +22,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import IdMixin, TimestampMixin, UTCDateTime, one_of
 from app.extensions import db
+from app.social.platforms.registry import KEYS
 
-SOCIAL_PLATFORMS = ("tiktok", "youtube_shorts", "instagram_reels", "x")
+SOCIAL_PLATFORMS = KEYS  # the platform registry, in its order (the CHECK text depends on it)
 ACCOUNT_STATUSES = ("manual", "connected", "expired")
 
 

@@ -17,7 +17,9 @@ Invariants:
   garbled answer: try again later);
 - tokens leave this module only inside ``TokenSet``; nothing here stores or logs them.
 
-Platform quirks handled here: TikTok names the client id ``client_key`` (in the authorize
+Each platform's settings and quirks are data in its registry entry
+(``social.platforms.registry.OAuthSpec``); reading the userinfo answer is its client
+module's ``oauth_account``. The quirks supported: TikTok names the client id ``client_key`` (in the authorize
 URL and the token body) and separates scopes by commas; Google needs
 ``access_type=offline`` + ``prompt=consent`` to hand out a refresh token; Instagram answers
 the code exchange as ``{"data": [token]}``, gives a one-hour token that we trade for a
@@ -28,7 +30,7 @@ X wants HTTP Basic client authentication and PKCE.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -38,7 +40,9 @@ from authlib.integrations.base_client import OAuthError
 from flask import current_app, request, session
 
 from app.errors import DomainError
-from app.social.platforms import platform_label
+from app.social.platforms import client as platform_client
+from app.social.platforms import platform_label, registry
+from app.social.platforms.registry import OAuthSpec
 
 TIMEOUT = (3.05, 10)  # connect, read (seconds)
 _CLIENTS = "social_oauth_clients"
@@ -81,56 +85,11 @@ class ProviderAccount:
     tokens: TokenSet
 
 
-@dataclass(frozen=True)
-class ProviderSpec:
-    platform: str
-    settings_prefix: str
-    urls: dict[str, str]  # authorize, token, userinfo (+ exchange, refresh for Instagram)
-    scope: str
-    userinfo_params: dict[str, str] = field(default_factory=dict)
-    authorize_params: dict[str, str] = field(default_factory=dict)
-    client_auth_method: str = "client_secret_post"
-    refresh_by_access_token: bool = False
+# The OAuth settings of every platform come from the registry (``OAuthSpec`` per entry).
+SPECS: dict[str, OAuthSpec] = {platform.key: platform.oauth for platform in registry.REGISTRY}
 
 
-SPECS: dict[str, ProviderSpec] = {spec.platform: spec for spec in (
-    ProviderSpec(
-        "tiktok", "TIKTOK",
-        {"authorize": "https://www.tiktok.com/v2/auth/authorize/",
-         "token": "https://open.tiktokapis.com/v2/oauth/token/",
-         "userinfo": "https://open.tiktokapis.com/v2/user/info/"},
-        scope="user.info.basic,user.info.profile,video.list",  # TikTok: comma separated
-        userinfo_params={"fields": "open_id,username,display_name"},
-        client_auth_method="tiktok_client_key"),
-    ProviderSpec(
-        "youtube_shorts", "YOUTUBE",
-        {"authorize": "https://accounts.google.com/o/oauth2/v2/auth",
-         "token": "https://oauth2.googleapis.com/token",
-         "userinfo": "https://www.googleapis.com/youtube/v3/channels"},
-        scope="https://www.googleapis.com/auth/youtube.readonly",
-        userinfo_params={"part": "snippet", "mine": "true"},
-        authorize_params={"access_type": "offline", "prompt": "consent"}),
-    ProviderSpec(
-        "instagram_reels", "INSTAGRAM",
-        {"authorize": "https://www.instagram.com/oauth/authorize",
-         "token": "https://api.instagram.com/oauth/access_token",
-         "userinfo": "https://graph.instagram.com/me",
-         "exchange": "https://graph.instagram.com/access_token",
-         "refresh": "https://graph.instagram.com/refresh_access_token"},
-        scope="instagram_business_basic",
-        userinfo_params={"fields": "user_id,username"},
-        refresh_by_access_token=True),
-    ProviderSpec(
-        "x", "X",
-        {"authorize": "https://x.com/i/oauth2/authorize",
-         "token": "https://api.x.com/2/oauth2/token",
-         "userinfo": "https://api.x.com/2/users/me"},
-        scope="tweet.read users.read offline.access",
-        client_auth_method="client_secret_basic"),
-)}
-
-
-def _credentials(config, spec: ProviderSpec) -> tuple[str, str] | None:
+def _credentials(config, spec: OAuthSpec) -> tuple[str, str] | None:
     client_id = config.get(f"{spec.settings_prefix}_CLIENT_ID")
     secret = config.get(f"{spec.settings_prefix}_CLIENT_SECRET")
     return (client_id, secret) if client_id and secret else None
@@ -150,13 +109,13 @@ def endpoint(platform: str, name: str, config=None) -> str:
     return SPECS[platform].urls[name]
 
 
-def _tiktok_client_key(auth, method, uri, headers, body):
+def _client_key_in_body(auth, method, uri, headers, body):
     """TikTok's token endpoint wants ``client_key`` + ``client_secret`` in the form body."""
     body = add_params_to_qs(body or "", [("client_key", auth.client_id), ("client_secret", auth.client_secret)])
     return uri, headers, body
 
 
-def _unwrap_instagram_token(session) -> None:
+def _unwrap_data_token(session) -> None:
     def unwrap(response):
         try:
             body = response.json()
@@ -179,10 +138,10 @@ def _client_settings(platform: str, config) -> dict:
         client_kwargs={"scope": spec.scope, "code_challenge_method": "S256",
                        "token_endpoint_auth_method": spec.client_auth_method},
     )
-    if spec.client_auth_method == "tiktok_client_key":
-        settings["client_auth_methods"] = [("tiktok_client_key", _tiktok_client_key)]
-    if platform == "instagram_reels":
-        settings["compliance_fix"] = _unwrap_instagram_token
+    if spec.client_auth_method == "client_key_in_body":
+        settings["client_auth_methods"] = [("client_key_in_body", _client_key_in_body)]
+    if spec.token_wrapped_in_data:
+        settings["compliance_fix"] = _unwrap_data_token
     return settings
 
 
@@ -215,8 +174,8 @@ def start_authorization(platform: str, user_id: int, redirect_uri: str) -> str:
     client = client_for(platform)
     authorization = client.create_authorization_url(redirect_uri)
     url = authorization["url"]
-    if platform == "tiktok":
-        url = _rename_query_param(url, "client_id", "client_key")
+    if SPECS[platform].client_id_param != "client_id":
+        url = _rename_query_param(url, "client_id", SPECS[platform].client_id_param)
     # The session is a cookie: keep one pending sign-in per platform, and keep it small.
     for key in [key for key in session if key.startswith(f"_state_{platform}_")]:
         session.pop(key)
@@ -260,7 +219,7 @@ def finish_authorization(platform: str, user_id: int) -> ProviderAccount:
         token = client.authorize_access_token(timeout=TIMEOUT)
         tokens = _token_set(token)
         if SPECS[platform].refresh_by_access_token:
-            tokens = _instagram_token_call("exchange", {"grant_type": "ig_exchange_token",
+            tokens = _long_lived_token_call(platform, "exchange", {"grant_type": "ig_exchange_token",
                                                         "client_secret": client.client_secret,
                                                         "access_token": tokens.access_token})
         platform_user_id, handle = _read_account(platform, client, tokens.access_token)
@@ -280,35 +239,27 @@ def _read_account(platform: str, client, access_token: str) -> tuple[str, str]:
     if response.status_code >= 500:
         raise ProviderUnavailableError(f"userinfo answered {response.status_code}")
     response.raise_for_status()
-    body = response.json()
-    if platform == "tiktok":
-        user = body["data"]["user"]
-        return str(user["open_id"]), str(user["username"])
-    if platform == "youtube_shorts":
-        items = body.get("items") or []
-        if not items:
-            raise ConnectionFailedError("That Google account has no YouTube channel. Pick the account of your channel.")
-        return str(items[0]["id"]), str(items[0]["snippet"]["customUrl"])
-    if platform == "instagram_reels":
-        return str(body.get("user_id") or body["id"]), str(body["username"])
-    return str(body["data"]["id"]), str(body["data"]["username"])
+    account = platform_client(platform).oauth_account(response.json())
+    if account is None:
+        raise ConnectionFailedError(SPECS[platform].no_account_message)
+    return account
 
 
-def _instagram_token_call(name: str, params: dict) -> TokenSet:
+def _long_lived_token_call(platform: str, name: str, params: dict) -> TokenSet:
     """Instagram's long-lived token exchange and refresh (GET, token in the query, no refresh token)."""
     try:
-        response = requests.get(endpoint("instagram_reels", name), params=params, timeout=TIMEOUT,
+        response = requests.get(endpoint(platform, name), params=params, timeout=TIMEOUT,
                                 allow_redirects=False)
     except requests.RequestException as exc:
         raise ProviderUnavailableError(type(exc).__name__) from None
     if response.status_code >= 500:
-        raise ProviderUnavailableError(f"Instagram answered {response.status_code}")
+        raise ProviderUnavailableError(f"{platform_label(platform)} answered {response.status_code}")
     try:
         body = response.json()
     except ValueError:
-        raise ProviderUnavailableError("Instagram answered something that is not JSON") from None
+        raise ProviderUnavailableError(f"{platform_label(platform)} answered something that is not JSON") from None
     if response.status_code >= 400 or not isinstance(body, dict) or "error" in body:
-        raise RefreshRejectedError("Instagram refused the token")
+        raise RefreshRejectedError(f"{platform_label(platform)} refused the token")
     return _token_set(body)
 
 
@@ -317,7 +268,8 @@ def refresh(platform: str, refresh_token: str | None, access_token: str | None) 
     if SPECS[platform].refresh_by_access_token:
         if not access_token:
             raise RefreshRejectedError("no token to refresh")
-        return _instagram_token_call("refresh", {"grant_type": "ig_refresh_token", "access_token": access_token})
+        return _long_lived_token_call(platform, "refresh",
+                                      {"grant_type": "ig_refresh_token", "access_token": access_token})
     if not refresh_token:
         raise RefreshRejectedError("no refresh token")
     client = client_for(platform)

@@ -44,11 +44,9 @@ from app.extensions import db
 from app.security import seal, unseal
 from app.social import oauth
 from app.social.models import SOCIAL_PLATFORMS, ConnectedAccount
-from app.social.platforms import PlatformCredentials, platform_label
+from app.social.platforms import USER_TOKEN_PLATFORMS, PlatformCredentials, platform_label, registry
 
 HANDLE = re.compile(r"^[a-z0-9._-]{1,100}$")
-# Platforms whose API is called with the clipper's own token.
-USER_TOKEN_PLATFORMS = frozenset({"tiktok", "instagram_reels", "x"})
 
 
 def normalise_handle(handle: object) -> str:
@@ -64,7 +62,7 @@ def normalise_handle(handle: object) -> str:
 
 def _check_platform(platform: str) -> str:
     if platform not in SOCIAL_PLATFORMS:
-        raise ValidationError("Choose TikTok, YouTube Shorts, Instagram Reels or X.", field="platform")
+        raise ValidationError(f"Choose {registry.label_list()}.", field="platform")
     return platform
 
 
@@ -232,8 +230,13 @@ def _refresh_ahead() -> timedelta:
     return timedelta(seconds=int(current_app.config.get("SOCIAL_REFRESH_AHEAD") or 1800))
 
 
+# Platforms that refresh by access token (no refresh token stored): Instagram.
+_REFRESH_BY_ACCESS_TOKEN = tuple(p.key for p in registry.REGISTRY if p.oauth.refresh_by_access_token)
+
+
 def _refreshable():
-    return or_(ConnectedAccount.refresh_token_sealed.is_not(None), ConnectedAccount.platform == "instagram_reels")
+    return or_(ConnectedAccount.refresh_token_sealed.is_not(None),
+               ConnectedAccount.platform.in_(_REFRESH_BY_ACCESS_TOKEN))
 
 
 def refresh_slot(now: datetime) -> str:

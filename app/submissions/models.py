@@ -22,9 +22,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import IdMixin, TimestampMixin, UTCDateTime, one_of
 from app.extensions import db
+from app.social.platforms.registry import KEYS
 
 SUBMISSION_STATUSES = ("submitted", "approved", "rejected", "revision_requested", "removed")
-SUBMISSION_PLATFORMS = ("tiktok", "youtube_shorts", "instagram_reels", "x")
+SUBMISSION_PLATFORMS = KEYS  # the platform registry, in its order (the CHECK text depends on it)
 
 
 

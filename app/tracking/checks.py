@@ -26,6 +26,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.social import service as social
 from app.social.platforms import (
+    USER_TOKEN_PLATFORMS,
     PlatformError,
     PostMetrics,
     QuotaExhaustedError,
@@ -37,7 +38,6 @@ from app.tracking import fraud, snapshots
 from app.tracking.models import FraudSignal, TrackingState
 
 log = structlog.get_logger(__name__)
-USER_TOKEN_PLATFORMS = social.USER_TOKEN_PLATFORMS
 
 
 class ChecksIncompleteError(Exception):

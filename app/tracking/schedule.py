@@ -31,6 +31,7 @@ from sqlalchemy import BigInteger, String, column, or_, select, update, values
 from app import jobs
 from app.db import utcnow
 from app.extensions import db
+from app.social.platforms import USER_TOKEN_PLATFORMS
 from app.submissions.models import Submission
 from app.tracking.models import TrackingState
 
@@ -40,7 +41,6 @@ BATCH_SIZE = 50
 SCAN_LIMIT = 5000
 CLAIM_CHUNK = 1000
 FINAL = "final"
-USER_TOKEN_PLATFORMS = frozenset({"tiktok", "instagram_reels", "x"})
 
 
 def slot_for(anchor: datetime, now: datetime, tracking_ends_at: datetime | None) -> str | None:

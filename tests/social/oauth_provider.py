@@ -26,6 +26,8 @@ from urllib.parse import urlencode
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from app.social.platforms.registry import REGISTRY
+
 CLIENTS = {
     "tiktok": ("tt-client-key", "tt-secret"),
     "youtube_shorts": ("yt-client.apps.googleusercontent.com", "yt-secret"),
@@ -38,7 +40,8 @@ SCOPES = {
     "instagram_reels": "instagram_business_basic",
     "x": "tweet.read users.read offline.access",
 }
-SETTINGS_PREFIX = {"tiktok": "TIKTOK", "youtube_shorts": "YOUTUBE", "instagram_reels": "INSTAGRAM", "x": "X"}
+SETTINGS_PREFIX = {platform.key: platform.oauth.settings_prefix for platform in REGISTRY}
+assert set(CLIENTS) == set(SETTINGS_PREFIX), "the fake provider serves every registered platform"
 
 
 def s256(verifier: str) -> str:

@@ -8,11 +8,12 @@ import requests
 from sqlalchemy import select, text
 
 from app.social.models import ConnectedAccount
+from app.social.platforms.registry import KEYS
 from tests.factories import HOMES, PARTIAL, new_user
 from tests.social.conftest import connect, csrf_from, query_of, start_connect, visit_provider
 from tests.social.oauth_provider import CLIENTS, SCOPES
 
-PLATFORMS = ("tiktok", "youtube_shorts", "instagram_reels", "x")
+PLATFORMS = KEYS  # every registered platform connects through the fake provider
 
 
 def account_row(app, user_id: int, platform: str) -> ConnectedAccount | None:

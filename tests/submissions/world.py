@@ -10,9 +10,10 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from app.db import utcnow
+from app.social.platforms.registry import KEYS
 from tests.factories import make_user
 
-ALL_PLATFORMS = ["tiktok", "youtube_shorts", "instagram_reels", "x"]
+ALL_PLATFORMS = list(KEYS)
 
 
 @dataclass

@@ -5,10 +5,11 @@ Invariants:
   connection, and it either returns a ``ParsedPost`` built from validated parts
   or raises ``PostUrlError`` (a ``ValidationError``) whose message tells the user
   what to paste instead;
-- each platform lives in one module (``tiktok``, ``youtube``, ``instagram``,
-  ``x``) exposing ``PLATFORM, HOSTS, SHORT_LINK_HOSTS, POST_ID, BATCH_SIZE,
-  parse(), require_credentials(), fetch_batch()``; a host belongs to exactly one
-  platform;
+- the platforms are the entries of ``registry.REGISTRY``; each has one client
+  module (``tiktok``, ``youtube``, ``instagram``, ``x``), loaded here from the
+  entry's dotted path, exposing ``PLATFORM, HOSTS, SHORT_LINK_HOSTS, POST_ID,
+  BATCH_SIZE, parse(), require_credentials(), fetch_batch(), oauth_account()``;
+  a host belongs to exactly one platform;
 - ``fetch_many`` answers every requested id — with ``PostMetrics`` or the
   ``PlatformError`` for that id — and calls the API in chunks of the
   platform's batch size; once a chunk fails as a whole (quota, auth, outage) the
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from importlib import import_module
 from types import ModuleType
 
 from flask import current_app, has_app_context
 
-from app.social.platforms import instagram, tiktok, x, youtube
+from app.social.platforms import registry
 from app.social.platforms.base import (
     AuthExpiredError,
     CredentialsMissingError,
@@ -52,13 +54,23 @@ __all__ = [
     "PostUrlError", "PlatformSettings", "PlatformError", "CredentialsMissingError", "QuotaExhaustedError",
     "RateLimitedError", "PostNotFoundError", "PlatformUnavailableError", "AuthExpiredError",
     "parse_post_url", "fetch_post_metrics", "fetch_many", "check_ownership", "current_settings",
+    "registry", "client", "USER_TOKEN_PLATFORMS",
 ]
 
-MODULES: dict[str, ModuleType] = {module.PLATFORM: module for module in (tiktok, youtube, instagram, x)}
+MODULES: dict[str, ModuleType] = {platform.key: import_module(platform.client) for platform in registry.REGISTRY}
+assert all(key == module.PLATFORM for key, module in MODULES.items()), "a client module serves its own key"
 _MODULE_BY_HOST: dict[str, ModuleType] = {
     host: module for module in MODULES.values() for host in module.HOSTS | module.SHORT_LINK_HOSTS
 }
-assert tuple(sorted(MODULES)) == tuple(sorted(PLATFORMS)), "every platform has exactly one module"
+assert len(_MODULE_BY_HOST) == sum(len(m.HOSTS | m.SHORT_LINK_HOSTS) for m in MODULES.values()), \
+    "a host belongs to exactly one platform"
+# Platforms whose API is called with the clipper's own token (one check job per clipper).
+USER_TOKEN_PLATFORMS: frozenset[str] = registry.USER_TOKEN_KEYS
+
+
+def client(platform: str) -> ModuleType:
+    """The client module of ``platform`` (URL parser, metrics, OAuth account reader)."""
+    return MODULES[platform]
 
 
 def parse_post_url(url: str, allowed_platforms: Iterable[str] | None = None) -> ParsedPost:

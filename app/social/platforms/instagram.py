@@ -180,3 +180,8 @@ def seconds_until_access_regained(headers: Mapping[str, str]) -> float | None:
                for entry in (entries if isinstance(entries, list) else []) if isinstance(entry, dict)]
     minutes = [m for m in minutes if isinstance(m, int | float) and not isinstance(m, bool)]
     return max(minutes) * 60.0 if minutes else None
+
+
+def oauth_account(userinfo: dict) -> tuple[str, str] | None:
+    """(Instagram user id, username) from ``/me``."""
+    return str(userinfo.get("user_id") or userinfo["id"]), str(userinfo["username"])

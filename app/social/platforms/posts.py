@@ -1,7 +1,8 @@
 """Shared value types of the platform layer: platforms, parsed posts, metrics, credentials.
 
 Invariants:
-- ``PLATFORMS`` is the one list of platform keys; every key has a display label;
+- ``PLATFORMS`` / ``PLATFORM_LABELS`` are the keys and labels of ``registry.REGISTRY``
+  (the one list of platforms);
 - a ``ParsedPost`` only holds parts validated by a per-platform regex, and its
   ``canonical_url`` is built by us from those parts, never copied from input;
 - ``PostMetrics`` counts are non-negative ints (``views`` always known, others
@@ -17,15 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.errors import ValidationError
+from app.social.platforms.registry import KEYS, LABELS, site_list
 
-PLATFORMS: tuple[str, ...] = ("tiktok", "youtube_shorts", "instagram_reels", "x")
+PLATFORMS: tuple[str, ...] = KEYS
 
-PLATFORM_LABELS: dict[str, str] = {
-    "tiktok": "TikTok",
-    "youtube_shorts": "YouTube Shorts",
-    "instagram_reels": "Instagram Reels",
-    "x": "X",
-}
+PLATFORM_LABELS: dict[str, str] = LABELS
 
 
 def platform_label(platform: str) -> str:
@@ -80,7 +77,7 @@ POST_URL_MESSAGES: dict[str, str] = {
     "too_long": "That link is too long to be a post link. Copy the link from the app's Share button.",
     "malformed": "That does not look like a valid link. Copy it again from the app's Share button.",
     "scheme": "Only web links (https://...) to a post are accepted.",
-    "other_site": "That link is not from TikTok, YouTube, Instagram or X. Paste the link to your post there.",
+    "other_site": f"That link is not from {site_list()}. Paste the link to your post there.",
     "short_link": "Short links can't be checked. Open the link in your browser and paste the full link "
                   "from the address bar.",
     "not_a_post": "That link points to a profile or page, not to a single post. Paste the link to the post itself.",

@@ -115,3 +115,9 @@ def interpret_error(status: int, payload: Any, headers: Mapping[str, str]) -> Pl
     if 200 <= status < 300:
         return PlatformError(f"TikTok refused the request ({code}).", platform=PLATFORM, status=status)
     return default_error(PLATFORM, status, headers)
+
+
+def oauth_account(userinfo: dict) -> tuple[str, str] | None:
+    """(open id, username) from the Login Kit's ``/v2/user/info/`` answer."""
+    user = userinfo["data"]["user"]
+    return str(user["open_id"]), str(user["username"])

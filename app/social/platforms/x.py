@@ -144,3 +144,8 @@ def seconds_until_reset(headers: Mapping[str, str], now: float | None = None) ->
     if not value or not value.strip().isdigit():
         return None
     return max(0.0, int(value) - (time.time() if now is None else now))
+
+
+def oauth_account(userinfo: dict) -> tuple[str, str] | None:
+    """(user id, username) from ``/2/users/me``."""
+    return str(userinfo["data"]["id"]), str(userinfo["data"]["username"])

@@ -146,3 +146,11 @@ def seconds_until_quota_reset(now: datetime | None = None) -> float | None:
     local_now = (now or datetime.now(pacific)).astimezone(pacific)
     next_midnight = datetime.combine(local_now.date() + timedelta(days=1), datetime.min.time(), tzinfo=pacific)
     return (next_midnight - local_now).total_seconds()
+
+
+def oauth_account(userinfo: dict) -> tuple[str, str] | None:
+    """(channel id, custom URL handle) of the signed-in Google account's channel; None: no channel."""
+    items = userinfo.get("items") or []
+    if not items:
+        return None
+    return str(items[0]["id"]), str(items[0]["snippet"]["customUrl"])
