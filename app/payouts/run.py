@@ -31,8 +31,8 @@ from app.accounts.models import User
 from app.db import dialect_insert, on_postgresql, utcnow
 from app.extensions import db
 from app.jobs import RETRY_NETWORK, enqueue_after_commit, job_id
+from app.ledger import reading as ledger_reading
 from app.ledger import service as ledger
-from app.ledger.models import LedgerAccount
 from app.payouts.models import OPEN_STATUSES, Payout, PayoutAccount, PayoutEvent, PayoutHold, PayoutRun
 from app.payouts.service import payments_mode
 from app.tracking import service as tracking
@@ -42,8 +42,8 @@ SETTLE_BATCH = 25  # Stripe payouts per job: a forked job costs ~27 ms, a transf
 
 
 def _eligible(minimum_cents: int, stripe_mode: bool):
-    available = LedgerAccount.__table__.alias("available")
-    in_flight = LedgerAccount.__table__.alias("in_flight")
+    balances = ledger_reading.available_balances_subquery("user", "clipper_available", "clipper_in_flight",
+                                                          minimum_cents=minimum_cents)
     if stripe_mode:
         stripe_ready = and_(PayoutAccount.stripe_payouts_enabled.is_(True),
                             PayoutAccount.stripe_account_id.is_not(None))
@@ -54,20 +54,15 @@ def _eligible(minimum_cents: int, stripe_mode: bool):
     open_hold = exists().where(PayoutHold.user_id == User.id, PayoutHold.released_at.is_(None))
     open_payout = exists().where(Payout.user_id == User.id, Payout.status.in_(OPEN_STATUSES))
     return (
-        select(User.id.label("user_id"), available.c.id.label("available_id"), available.c.currency,
-               available.c.balance_cents, in_flight.c.id.label("in_flight_id"), method.label("method"),
+        select(User.id.label("user_id"), balances.c.account_id.label("available_id"), balances.c.currency,
+               balances.c.balance_cents, balances.c.paired_id.label("in_flight_id"), method.label("method"),
                PayoutAccount.stripe_account_id)
-        .select_from(available)
-        .join(User, and_(User.id == available.c.owner_id))
+        .select_from(balances)
+        .join(User, User.id == balances.c.owner_id)
         .join(PayoutAccount, PayoutAccount.user_id == User.id)
-        .outerjoin(in_flight, and_(in_flight.c.owner_type == "user", in_flight.c.owner_id == User.id,
-                                   in_flight.c.purpose == "clipper_in_flight",
-                                   in_flight.c.currency == available.c.currency))
-        .where(available.c.owner_type == "user", available.c.purpose == "clipper_available",
-               available.c.balance_cents >= minimum_cents, User.role == "clipper",
-               User.verified_at.is_not(None), User.suspended_at.is_(None), ~open_hold, ~open_payout,
-               method.is_not(None))
-        .order_by(User.id, available.c.currency)
+        .where(User.role == "clipper", User.verified_at.is_not(None), User.suspended_at.is_(None),
+               ~open_hold, ~open_payout, method.is_not(None))
+        .order_by(User.id, balances.c.currency)
     )
 
 
@@ -111,11 +106,7 @@ def _pay_chunk(run_id: int, candidates, query) -> tuple[int, int]:
     for row in candidates:
         if row.in_flight_id is None:  # normally made when the method was saved
             ledger.get_account("user", row.user_id, "clipper_in_flight", row.currency)
-    account_ids = db.session.scalars(
-        select(LedgerAccount.id).where(LedgerAccount.owner_type == "user", LedgerAccount.owner_id.in_(user_ids),
-                                       LedgerAccount.purpose.in_(("clipper_available", "clipper_in_flight")))
-        .order_by(LedgerAccount.id).with_for_update(key_share=True)
-    ).all()
+    account_ids = ledger_reading.lock_owner_accounts("user", user_ids, ("clipper_available", "clipper_in_flight"))
     if not account_ids:
         db.session.rollback()
         return 0, 0
