@@ -62,7 +62,8 @@ def _own_campaign_titled(brand_id: int, title: str):
 
 
 def _create_campaign(spec: DemoCampaign, brand_id: int, admin_id: int, lines: list[str]) -> int:
-    from app.campaigns import funding, service
+    from app.campaigns import service
+    from app.payments import funding
 
     now = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     campaign = service.create_campaign(

@@ -67,7 +67,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     # Pending earnings past their hold window become available (hourly is precise enough for days).
     Periodic("app.earnings.jobs.release_matured_earnings", queue="payouts", interval=3600),
     # Completed campaigns past their last hold window give back the unspent escrow.
-    Periodic("app.earnings.jobs.refund_closed_campaigns", queue="payouts", interval=3600),
+    Periodic("app.payments.jobs.refund_closed_campaigns", queue="payouts", interval=3600),
 )
 
 

@@ -53,7 +53,7 @@ def mfa_passed() -> bool:
 def gate():
     endpoint = request.endpoint or ""
     # Signed URLs (storage) and signed webhooks (payments) carry their own authority.
-    if endpoint in ALWAYS_OPEN or endpoint.startswith(("pwa.", "storage.", "payments.")):
+    if endpoint in ALWAYS_OPEN or endpoint.startswith(("pwa.", "storage.")) or endpoint == "payments.stripe_webhook":
         return None
     # flask-login reports a suspended (inactive) user as not authenticated, so look first.
     if getattr(current_user, "suspended_at", None) is not None:

@@ -1,10 +1,14 @@
 """Brand pages: campaign list, the creation wizard, a campaign with its applications,
 lifecycle buttons, live edits, decisions on applications, and direct asset uploads.
+Paying by card (the button on the campaign page) is ``payments.fund_with_card``; the
+page's refund list comes from payments too (the ``campaign_refunds`` template global).
 
 Invariants: every route is for brands only and every object goes through a service
 check of ownership (another brand's campaign is a 404); each wizard step validates
 alone and, for htmx, swaps the next step in place (``wizard`` block, URL pushed);
-without JavaScript the same forms post and redirect (303) to the next step.
+without JavaScript the same forms post and redirect (303) to the next step; escrow
+and the amount due come from ``campaigns.escrow`` and whether a campaign may take
+funding from ``rules.may_take_funding`` (templates get flags, never status lists).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, jsonify, request, url_for
 from flask_login import current_user
 
-from app.campaigns import applications, assets, change_requests, funding, service
+from app.campaigns import applications, assets, change_requests, escrow, rules, service
 from app.campaigns.blueprint import bp
 from app.campaigns.forms import (
     ActionForm,
@@ -28,7 +32,7 @@ from app.campaigns.forms import (
 from app.campaigns.models import CAMPAIGN_STATUSES, PLATFORM_LABELS, platforms_from_mask
 from app.campaigns.rules import missing_for_submission
 from app.errors import DomainError, attach_to_form
-from app.htmx import hx_redirect, is_htmx, is_partial, render
+from app.htmx import hx_redirect, is_partial, render
 from app.money import format_money
 from app.security import role_required
 
@@ -77,7 +81,7 @@ def _wizard(step: str, campaign, form=None, status: int = 200, push: bool = Fals
     if campaign is not None and step in ("assets", "review"):
         context["assets"] = assets.assets_of(campaign.id)
     if campaign is not None and step == "review":
-        context["funded_cents"] = funding.funded_cents(campaign.id)
+        context["funded_cents"] = escrow.funded_cents(campaign.id)
         context["missing"] = missing_for_submission(service._values(campaign))
     response = render("campaigns/wizard.html", block="wizard", status=status, **context)
     if push and campaign is not None:
@@ -155,34 +159,11 @@ def brand_campaign(campaign_id: int):
                              max_participants=campaign.max_participants)
     return render("campaigns/brand_campaign.html", campaign=campaign,
                   applications=applications.applications_to(campaign.id), assets=assets.assets_of(campaign.id),
-                  funded_cents=funding.funded_cents(campaign.id), action_form=ActionForm(),
+                  funded_cents=escrow.funded_cents(campaign.id), action_form=ActionForm(),
                   reason_form=ReasonForm(), edit_form=edit_form, platform_labels=PLATFORM_LABELS,
                   pending_change=change_requests.pending_request(campaign.id), change_form=ChangeRequestForm(),
                   card_funding=current_app.config.get("PAYMENTS_MODE") == "stripe",
-                  card_due_cents=funding.card_amount_due(campaign), refunds=funding.refunds_of(campaign.id))
-
-
-@bp.route("/brand/campaigns/<int:campaign_id>/fund-card", methods=["POST"])
-@role_required("brand")
-def fund_with_card(campaign_id: int):
-    """Send the brand to Stripe Checkout for what the budget still lacks (a continue page
-    without htmx: CSP form-action 'self' forbids a redirect to Stripe after a form POST)."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    back = url_for("campaigns.brand_campaign", campaign_id=campaign_id, _external=True)
-    try:
-        checkout_url = funding.start_card_funding(campaign_id, current_user.id, current_user.email,
-                                                  back + "?paid=1", back)
-    except DomainError as exc:
-        if exc.status_code == 404:
-            raise
-        flash(exc.message, "error")
-        return hx_redirect(url_for("campaigns.brand_campaign", campaign_id=campaign_id))
-    if is_htmx():
-        return hx_redirect(checkout_url)
-    response = render("campaigns/continue_to_checkout.html", checkout_url=checkout_url, campaign_id=campaign_id)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+                  card_due_cents=escrow.amount_due_cents(campaign), can_fund=rules.may_take_funding(campaign))
 
 
 LIFECYCLE_ACTIONS = {

@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, tuple_
 
-from app.campaigns.funding import LedgerAccount
 from app.campaigns.models import PLATFORMS, Campaign, platforms_from_mask
 from app.db import utcnow
 from app.errors import ValidationError
+from app.ledger import reading as ledger_reading
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -107,15 +107,14 @@ def _escape_like(text: str) -> str:
 def feed_query(filters: FeedFilters, cursor: str | None = None, limit: int = PAGE_SIZE,
                now: datetime | None = None):
     """The SELECT for one feed page (``limit`` + 1 rows, to know whether more follow)."""
-    escrow = LedgerAccount.balance_cents.label("escrow_cents")
+    escrow = ledger_reading.escrow_accounts()
     query = (
         select(Campaign.id, Campaign.title, Campaign.cpm_cents, Campaign.currency, Campaign.budget_cents,
-               escrow, Campaign.platforms_mask, Campaign.ends_at, Campaign.published_at)
-        .join(LedgerAccount, and_(LedgerAccount.owner_type == "campaign", LedgerAccount.owner_id == Campaign.id,
-                                  LedgerAccount.purpose == "campaign_escrow",
-                                  LedgerAccount.currency == Campaign.currency))
+               escrow.c.balance_cents.label("escrow_cents"), Campaign.platforms_mask, Campaign.ends_at,
+               Campaign.published_at)
+        .join(escrow, and_(escrow.c.owner_id == Campaign.id, escrow.c.currency == Campaign.currency))
         .where(Campaign.status == "published", Campaign.ends_at > (now or utcnow()),
-               LedgerAccount.balance_cents > 0)
+               escrow.c.balance_cents > 0)
     )
     if filters.platform:
         query = query.where(Campaign.platforms_mask.op("&")(PLATFORMS[filters.platform]) != 0)

@@ -16,22 +16,22 @@ Invariants:
   checks ``TRANSITIONS``, locks the request row and writes an audit event on the
   campaign (so the campaign's history shows it); each public function commits once.
 
-"Spent" reads the ledger's lines read-only (money that ever left the campaign's
-escrow); writes to the ledger go through ``ledger.service`` only, and none happen here.
+"Spent" (money that ever left the campaign's escrow) and "funded" come from
+``campaigns.escrow``, which reads the ledger through ``ledger.reading``; nothing here
+writes to the ledger.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import service as audit
-from app.campaigns import funding, rules
+from app.campaigns import escrow, rules
 from app.campaigns.models import Campaign, CampaignChangeRequest
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
-from app.ledger.models import LedgerAccount, LedgerLine
 from app.money import format_money
 from app.notifications import service as notifications
 
@@ -74,17 +74,6 @@ def _reason(reason, *, required: bool) -> str:
     return reason
 
 
-def spent_cents(campaign: Campaign) -> int:
-    """Money that ever left the campaign's escrow (earnings accrued to clippers, refunds)."""
-    return -int(db.session.scalar(  # SUM is a Decimal on PostgreSQL
-        select(func.coalesce(func.sum(LedgerLine.amount_cents), 0))
-        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-        .where(LedgerAccount.owner_type == "campaign", LedgerAccount.owner_id == campaign.id,
-               LedgerAccount.purpose == "campaign_escrow", LedgerAccount.currency == campaign.currency,
-               LedgerLine.amount_cents < 0)
-    ))
-
-
 def _checked_terms(campaign: Campaign, cpm_cents, budget_cents) -> dict:
     """The requested terms cleaned by the wizard's rules; only the ones that change."""
     values = {name: value for name, value in (("cpm_cents", cpm_cents), ("budget_cents", budget_cents))
@@ -96,7 +85,7 @@ def _checked_terms(campaign: Campaign, cpm_cents, budget_cents) -> dict:
     changed = {name: value for name, value in cleaned.items() if value != current[name]}
     if not changed:
         raise ValidationError("These are the campaign's current terms: change the CPM or the budget.")
-    spent = spent_cents(campaign)
+    spent = escrow.spent_cents(campaign)
     if "budget_cents" in changed and changed["budget_cents"] < spent:
         raise ValidationError(f"The budget cannot go below what is already spent "
                               f"({format_money(spent, campaign.currency)}).", field="budget_cents")
@@ -107,7 +96,7 @@ def _shortfall(campaign: Campaign, budget_cents: int | None) -> int:
     """How much more escrow must receive before ``budget_cents`` is covered (0: covered)."""
     if budget_cents is None:
         return 0
-    received = funding.funded_cents(campaign.id) + spent_cents(campaign)
+    received = escrow.funded_cents(campaign.id) + escrow.spent_cents(campaign)
     return max(0, budget_cents - received)
 
 

@@ -6,7 +6,9 @@ raises ``ValidationError`` naming the first bad field with a message for the use
 cross-field rules (budget vs CPM, caps vs budget, end vs start) are checked against
 the merged values, so every step can be checked alone; the brief and requirements
 are plain text — HTML tags are refused here and everything else is escaped when
-shown; ``missing_for_submission`` lists what a draft still lacks.
+shown; ``missing_for_submission`` lists what a draft still lacks;
+``FUNDABLE_STATUSES`` (``may_take_funding``) is the one list of statuses in which a
+campaign may take new funding (payments asks here, templates get a flag).
 """
 
 from __future__ import annotations
@@ -193,3 +195,19 @@ def missing_for_submission(values: dict) -> list[str]:
     if ends and ends <= utcnow():
         missing.append("an end date in the future")
     return missing
+
+
+# -- funding ------------------------------------------------------------------------------
+
+# Which campaign statuses may take new funding (offline or by card).
+FUNDABLE_STATUSES = ("draft", "pending_review", "published", "paused")
+
+
+def may_take_funding(campaign) -> bool:
+    return campaign.status in FUNDABLE_STATUSES
+
+
+def check_may_take_funding(campaign) -> None:
+    """Raise ``ValidationError`` (the message the brand or admin sees) unless the campaign may take funding."""
+    if not may_take_funding(campaign):
+        raise ValidationError(f"A {campaign.status.replace('_', ' ')} campaign cannot take new funding.")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.audit import service as audit
-from app.campaigns import funding, rules
+from app.campaigns import escrow, rules
 from app.campaigns.models import PLATFORMS, Application, Campaign, platforms_from_mask
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
@@ -137,7 +137,7 @@ def _guard_submission(campaign: Campaign) -> None:
     if missing:
         raise ValidationError("Before submitting, add: " + ", ".join(missing) + ".")
     rules.check(_values(campaign))  # every rule again, in case rules changed since the draft was saved
-    funded = funding.funded_cents(campaign.id)
+    funded = escrow.funded_cents(campaign.id)
     if funded < campaign.budget_cents:
         from app.money import format_money
 

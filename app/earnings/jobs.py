@@ -8,10 +8,3 @@ def release_matured_earnings() -> int:
     from app.earnings.service import release_due
 
     return release_due()
-
-
-
-def refund_closed_campaigns() -> int:
-    from app.campaigns.funding import refund_due_campaigns
-
-    return refund_due_campaigns()

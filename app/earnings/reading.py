@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.campaigns.models import Campaign
 from app.earnings.models import EarningEntry, SubmissionEarning
 from app.extensions import db
-from app.ledger.models import LedgerAccount
+from app.ledger import reading as ledger_reading
 
 MAX_POSTS = 200
 
@@ -57,10 +57,8 @@ class CampaignEarnings:
 def pending_and_owed(user_id: int) -> dict[str, tuple[int, int]]:
     """Per currency: (pending in the hold window, owed back after a clawback)."""
     found: dict[str, list[int]] = {}
-    for currency, purpose, cents in db.session.execute(
-            select(LedgerAccount.currency, LedgerAccount.purpose, LedgerAccount.balance_cents)
-            .where(LedgerAccount.owner_type == "user", LedgerAccount.owner_id == user_id,
-                   LedgerAccount.purpose.in_(("clipper_pending", "clipper_receivable")))):
+    for currency, purpose, cents in ledger_reading.balances_of("user", user_id,
+                                                               ("clipper_pending", "clipper_receivable")):
         found.setdefault(currency, [0, 0])[0 if purpose == "clipper_pending" else 1] = (
             cents if purpose == "clipper_pending" else -cents)
     return {currency: (pending, owed) for currency, (pending, owed) in found.items()}

@@ -53,8 +53,9 @@ from app.campaigns.models import Campaign
 from app.db import dialect_insert, utcnow
 from app.earnings.models import EarningEntry, SubmissionEarning
 from app.extensions import db
+from app.ledger import reading as ledger_reading
 from app.ledger import service as ledger
-from app.ledger.models import LedgerAccount
+from app.ledger.reading import Account
 
 CLIPPER_PURPOSES = ("clipper_pending", "clipper_available", "clipper_receivable")
 
@@ -97,11 +98,11 @@ def _lock_earning(submission_id: int, campaign: Campaign | None = None, clipper_
 
 @dataclass
 class _Accounts:
-    escrow: LedgerAccount | None
-    fees: LedgerAccount | None
-    pending: LedgerAccount
-    available: LedgerAccount
-    receivable: LedgerAccount
+    escrow: Account | None
+    fees: Account | None
+    pending: Account
+    available: Account
+    receivable: Account
 
 
 def _lock_accounts(earning: SubmissionEarning, *, with_campaign: bool) -> _Accounts:
@@ -113,9 +114,7 @@ def _lock_accounts(earning: SubmissionEarning, *, with_campaign: bool) -> _Accou
         escrow = ledger.get_account("campaign", earning.campaign_id, "campaign_escrow", currency)
         fees = ledger.platform_account("platform_fees", currency)
     ids = sorted(a.id for a in [*found.values(), escrow, fees] if a is not None)
-    locked = {a.id: a for a in db.session.scalars(
-        select(LedgerAccount).where(LedgerAccount.id.in_(ids)).order_by(LedgerAccount.id)
-        .with_for_update(key_share=True).execution_options(populate_existing=True))}
+    locked = ledger_reading.lock_accounts(ids)
     return _Accounts(locked[escrow.id] if escrow else None, locked[fees.id] if fees else None,
                      *(locked[found[p].id] for p in CLIPPER_PURPOSES))
 
@@ -335,6 +334,6 @@ def release_due(now: datetime | None = None) -> int:
 # -- reading ------------------------------------------------------------------------------
 
 def remaining_budget_cents(campaign_id: int) -> int:
-    from app.campaigns import funding
+    from app.campaigns import escrow
 
-    return funding.funded_cents(campaign_id)
+    return escrow.funded_cents(campaign_id)

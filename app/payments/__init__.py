@@ -1,7 +1,10 @@
 """Payments: brand funding through Stripe Checkout, Stripe webhooks, Stripe Connect onboarding.
 
 Modules: ``stripe_gateway`` (the calls), ``stripe_errors`` (what failures mean),
-``stripe_objects`` (what comes back), ``webhooks`` (signature verification).
+``stripe_objects`` (what comes back), ``webhooks`` (signature verification),
+``service`` (webhook dispatch), ``funding`` (offline and card funding of campaigns),
+``refunds`` (unspent escrow back to the brand), ``jobs``, ``routes``. Only this package
+writes ``CampaignPayment`` and ``CampaignRefund`` rows.
 
 Invariants: only ``stripe_gateway`` calls the Stripe API and only ``webhooks``
 verifies Stripe deliveries; both raise our own errors (``StripeGatewayError``

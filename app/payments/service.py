@@ -33,8 +33,8 @@ EVENT_HANDLERS: dict[str, str] = {
     "transfer.updated": "app.payouts.settlement.apply_transfer_event",
     "transfer.reversed": "app.payouts.settlement.apply_transfer_event",
     # Brand funding: either event may come first; both re-read the session from Stripe.
-    "checkout.session.completed": "app.campaigns.funding.apply_checkout_completed",
-    "payment_intent.succeeded": "app.campaigns.funding.apply_payment_intent_succeeded",
+    "checkout.session.completed": "app.payments.funding.apply_checkout_completed",
+    "payment_intent.succeeded": "app.payments.funding.apply_payment_intent_succeeded",
 }
 
 HANDLED, IGNORED, DUPLICATE = "handled", "ignored", "duplicate"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.accounts.models import User
 from app.errors import NotFoundError
 from app.extensions import db
-from app.ledger.models import LedgerAccount
+from app.ledger import reading as ledger_reading
 from app.payouts.models import Payout, PayoutAccount, PayoutEvent
 from app.payouts.rails import HAND_SETTLED_KEYS
 from app.payouts.service import BALANCE_PURPOSES, manual_details
@@ -28,11 +28,7 @@ class Balances:
 
 
 def balances_for(user_id: int) -> list[Balances]:
-    rows = db.session.execute(
-        select(LedgerAccount.currency, LedgerAccount.purpose, LedgerAccount.balance_cents)
-        .where(LedgerAccount.owner_type == "user", LedgerAccount.owner_id == user_id,
-               LedgerAccount.purpose.in_(BALANCE_PURPOSES))
-    ).all()
+    rows = ledger_reading.balances_of("user", user_id, BALANCE_PURPOSES)
     by_currency: dict[str, dict[str, int]] = {}
     for currency, purpose, cents in rows:
         by_currency.setdefault(currency, {})[purpose.removeprefix("clipper_") + "_cents"] = cents

@@ -27,13 +27,13 @@ Invariants:
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, insert, literal, null, select, text
+from sqlalchemy import case, exists, insert, literal, null, select, text
 
 from app.accounts.models import User
 from app.db import dialect_insert, on_postgresql, utcnow
 from app.extensions import db
+from app.ledger import reading as ledger_reading
 from app.ledger import service as ledger
-from app.ledger.models import LedgerAccount
 from app.payouts import rails
 from app.payouts.models import OPEN_STATUSES, Payout, PayoutAccount, PayoutEvent, PayoutHold, PayoutRun
 from app.payouts.service import payments_mode
@@ -50,26 +50,21 @@ def _method(payments_mode: str):
 
 
 def _eligible(minimum_cents: int, payments_mode: str):
-    available = LedgerAccount.__table__.alias("available")
-    in_flight = LedgerAccount.__table__.alias("in_flight")
+    balances = ledger_reading.available_balances_subquery("user", "clipper_available", "clipper_in_flight",
+                                                          minimum_cents=minimum_cents)
     method = _method(payments_mode)
     open_hold = exists().where(PayoutHold.user_id == User.id, PayoutHold.released_at.is_(None))
     open_payout = exists().where(Payout.user_id == User.id, Payout.status.in_(OPEN_STATUSES))
     return (
-        select(User.id.label("user_id"), available.c.id.label("available_id"), available.c.currency,
-               available.c.balance_cents, in_flight.c.id.label("in_flight_id"), method.label("method"),
+        select(User.id.label("user_id"), balances.c.account_id.label("available_id"), balances.c.currency,
+               balances.c.balance_cents, balances.c.paired_id.label("in_flight_id"), method.label("method"),
                PayoutAccount.stripe_account_id)
-        .select_from(available)
-        .join(User, and_(User.id == available.c.owner_id))
+        .select_from(balances)
+        .join(User, User.id == balances.c.owner_id)
         .join(PayoutAccount, PayoutAccount.user_id == User.id)
-        .outerjoin(in_flight, and_(in_flight.c.owner_type == "user", in_flight.c.owner_id == User.id,
-                                   in_flight.c.purpose == "clipper_in_flight",
-                                   in_flight.c.currency == available.c.currency))
-        .where(available.c.owner_type == "user", available.c.purpose == "clipper_available",
-               available.c.balance_cents >= minimum_cents, User.role == "clipper",
-               User.verified_at.is_not(None), User.suspended_at.is_(None), ~open_hold, ~open_payout,
-               method.is_not(None))
-        .order_by(User.id, available.c.currency)
+        .where(User.role == "clipper", User.verified_at.is_not(None), User.suspended_at.is_(None),
+               ~open_hold, ~open_payout, method.is_not(None))
+        .order_by(User.id, balances.c.currency)
     )
 
 
@@ -112,11 +107,7 @@ def _pay_chunk(run_id: int, candidates, query) -> tuple[int, int]:
     for row in candidates:
         if row.in_flight_id is None:  # normally made when the method was saved
             ledger.get_account("user", row.user_id, "clipper_in_flight", row.currency)
-    account_ids = db.session.scalars(
-        select(LedgerAccount.id).where(LedgerAccount.owner_type == "user", LedgerAccount.owner_id.in_(user_ids),
-                                       LedgerAccount.purpose.in_(("clipper_available", "clipper_in_flight")))
-        .order_by(LedgerAccount.id).with_for_update(key_share=True)
-    ).all()
+    account_ids = ledger_reading.lock_owner_accounts("user", user_ids, ("clipper_available", "clipper_in_flight"))
     if not account_ids:
         db.session.rollback()
         return 0, 0

@@ -105,14 +105,12 @@ ACCESS: dict[str, Access] = {
     "campaigns.edit_live": roles("brand"),
     "campaigns.request_change": roles("brand"),
     "campaigns.withdraw_change": roles("brand"),
-    "campaigns.fund_with_card": roles("brand"),
     "campaigns.decide_application": roles("brand"),
     "campaigns.asset_ticket": roles("brand"),
     "campaigns.confirm_asset": roles("brand"),
     "campaign_review.queue": roles("admin"),
     "campaign_review.review": roles("admin"),
     "campaign_review.decide": roles("admin"),
-    "campaign_review.record_funding": roles("admin"),
     "campaign_review.decide_change": roles("admin"),
     "notifications.index": SIGNED_IN,
     "notifications.bell": SIGNED_IN,
@@ -161,6 +159,8 @@ ACCESS: dict[str, Access] = {
     "tracking.resolve_dispute": roles("admin"),
     "tracking.bulk_verify": roles("admin"),
     "payments.stripe_webhook": OPEN,  # the Stripe signature is the only authority (400 for everyone)
+    "payments.fund_with_card": roles("brand"),
+    "payments.record_funding": roles("admin"),
 }
 
 # URL parameters naming one object: the table's ids name nothing, so a session that passes

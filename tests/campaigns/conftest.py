@@ -33,7 +33,8 @@ def create_draft(brand_id: int, **overrides) -> int:
 
 
 def fund(campaign_id: int, admin_id: int, amount_cents: int | None = None, reference: str = "WIRE-1") -> int:
-    from app.campaigns import funding, service
+    from app.campaigns import service
+    from app.payments import funding
 
     if amount_cents is None:
         amount_cents = service.own_campaign_for_staff(campaign_id).budget_cents

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
-from app.campaigns import applications, funding, service
+from app.campaigns import applications, escrow, service
 from app.campaigns.models import APPLICATION_STATUSES, CAMPAIGN_STATUSES, Application, Campaign
 from app.errors import ConflictError, NotFoundError, ValidationError
 from app.notifications.models import Notification
@@ -173,14 +173,14 @@ def test_approval_publishes_audits_who_and_notifies_the_brand(db, people):
 
 def test_offline_funding_goes_through_the_ledger_once_per_reference(db, people):
     campaign_id = create_draft(people.brand.id)
-    assert funding.funded_cents(campaign_id) == 0
+    assert escrow.funded_cents(campaign_id) == 0
     assert fund(campaign_id, people.admin.id, 300_000, "WIRE-7") == 300_000
     assert fund(campaign_id, people.admin.id, 300_000, "WIRE-7") == 300_000  # the same payment again
     assert fund(campaign_id, people.admin.id, 200_000, "WIRE-8") == 500_000
     with pytest.raises(ConflictError):
         fund(campaign_id, people.admin.id, 999, "WIRE-8")  # same reference, other amount
     db.session.rollback()
-    assert funding.funded_cents(campaign_id) == 500_000
+    assert escrow.funded_cents(campaign_id) == 500_000
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "campaign.funding_recorded")).all()
     assert sorted(e.data["reference"] for e in events) == ["WIRE-7", "WIRE-8"]
     from app.ledger import service as ledger
@@ -193,7 +193,7 @@ def test_offline_funding_refuses_bad_amounts(db, people, amount):
     campaign_id = create_draft(people.brand.id)
     with pytest.raises(ValidationError):
         fund(campaign_id, people.admin.id, amount)
-    assert funding.funded_cents(campaign_id) == 0
+    assert escrow.funded_cents(campaign_id) == 0
 
 
 def test_live_campaign_edits_are_limited(db, people):

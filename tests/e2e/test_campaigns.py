@@ -87,7 +87,7 @@ def test_brand_creates_admin_approves_clipper_applies_and_downloads(browser, pag
     expect(brand.locator(".wizard-progress")).to_contain_text("Step 5 of 5: Review")
     expect(brand.locator("#wizard")).to_contain_text("Fund the campaign to submit it")
 
-    from app.campaigns import funding
+    from app.payments import funding
 
     funding.record_offline_funding(campaign_id, 200_000, "WIRE-E2E", admin_user.id)
     brand.reload()

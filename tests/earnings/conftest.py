@@ -33,7 +33,8 @@ def make_campaign(*, cpm_cents=250, budget_cents=100_000, fund_cents=None, min_v
                   clippers=1, brand=None, admin=None, clipper_users=()) -> Campaign:
     """A published campaign funded offline with ``fund_cents`` (default: the budget) and
     ``clippers`` approved clippers (call inside an app context)."""
-    from app.campaigns import applications, funding, service
+    from app.campaigns import applications, service
+    from app.payments import funding
 
     brand = brand or make_user("brand")
     admin = admin or make_user("admin")
@@ -86,9 +87,9 @@ def balances(user_id: int, currency: str = "USD") -> dict[str, int]:
 
 
 def escrow(campaign_id: int) -> int:
-    from app.campaigns import funding
+    from app.campaigns import escrow
 
-    return funding.funded_cents(campaign_id)
+    return escrow.funded_cents(campaign_id)
 
 
 def fees(currency: str = "USD") -> int:

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.campaigns import funding
 from app.campaigns import service as campaigns
 from app.db import utcnow
 from app.ledger import service as ledger
+from app.payments import funding
+from app.payments import refunds as payment_refunds
 from app.payments.models import CampaignPayment, CampaignRefund
 from tests.conftest import csrf_token_from
 from tests.earnings.conftest import approved_post, escrow, make_campaign, verify
@@ -118,17 +119,17 @@ def test_closing_a_campaign_refunds_the_unspent_escrow_after_the_hold(
     verify(approved_post(world), 10_000)  # 2,000 cents earned
     campaigns.complete_campaign(campaign_id, brand.id)
 
-    assert funding.refund_due_campaigns(utcnow() + timedelta(days=1)) == 0  # the hold is not over
-    assert funding.refund_due_campaigns(utcnow() + timedelta(days=2, minutes=1)) == 1
+    assert payment_refunds.refund_due_campaigns(utcnow() + timedelta(days=1)) == 0  # the hold is not over
+    assert payment_refunds.refund_due_campaigns(utcnow() + timedelta(days=2, minutes=1)) == 1
     assert escrow(campaign_id) == 0
     refunds = {r.method: r for r in db.session.scalars(select(CampaignRefund))}
     assert refunds["stripe"].amount_cents == 50_000 and refunds["stripe"].status == "succeeded"
     assert refunds["offline"].amount_cents == 3_000 and refunds["offline"].status == "pending"
     assert [r["amount"] for r in fake_stripe.refunds.values()] == [50_000]
-    assert funding.refund_due_campaigns(utcnow() + timedelta(days=3)) == 0  # twice is harmless
+    assert payment_refunds.refund_due_campaigns(utcnow() + timedelta(days=3)) == 0  # twice is harmless
     assert len(fake_stripe.refunds) == 1
 
-    funding.record_offline_refund(refunds["offline"].id, "RET-77", admin.id)
+    payment_refunds.record_offline_refund(refunds["offline"].id, "RET-77", admin.id)
     refunds_account = ledger.get_account("campaign", campaign_id, "campaign_refunds", "USD")
     assert ledger.balance(refunds_account) == 0
     page = login_as(brand).get(f"/brand/campaigns/{campaign_id}").get_data(as_text=True)

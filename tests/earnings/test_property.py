@@ -56,7 +56,7 @@ class EarningsMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.status() in ("published", "paused"))
     @rule(amount=st.integers(1, 3_000))
     def fund(self, amount):
-        from app.campaigns import funding
+        from app.payments import funding
 
         reference = f"ref-{len(self.world['refs'])}"
         funding.record_offline_funding(self.campaign.id, amount, reference, self.world["admin"].id)
@@ -137,13 +137,14 @@ class EarningsMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.status() in ("published", "paused"))
     @rule()
     def close_and_refund(self):
-        from app.campaigns import funding, service
+        from app.campaigns import service
+        from app.payments import refunds
         from app.payments.models import CampaignRefund
 
         service.complete_campaign(self.campaign.id, self.world["brand"].id)
-        funding.refund_due_campaigns(utcnow() + timedelta(days=30))
+        refunds.refund_due_campaigns(utcnow() + timedelta(days=30))
         for refund in db.session.scalars(select(CampaignRefund).where(CampaignRefund.status == "pending")).all():
-            funding.record_offline_refund(refund.id, f"RET-{refund.id}", self.world["admin"].id)
+            refunds.record_offline_refund(refund.id, f"RET-{refund.id}", self.world["admin"].id)
             self.refunded += refund.amount_cents
 
     def status(self) -> str:

@@ -31,7 +31,8 @@ def _plain(user) -> SimpleNamespace:
 
 def live_campaign(brand_id: int, admin_id: int, *, platforms=None, title="Summer drop", auto_approve_hours=48,
                   hold_days=3, ends_in=timedelta(days=30)) -> int:
-    from app.campaigns import funding, service
+    from app.campaigns import service
+    from app.payments import funding
 
     now = utcnow()
     campaign = service.create_campaign(
