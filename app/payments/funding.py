@@ -31,7 +31,7 @@ from app.errors import ConflictError, NotFoundError, ValidationError
 from app.extensions import db
 from app.ledger import service as ledger
 from app.money import MAX_MINOR_UNITS
-from app.payments.models import CampaignPayment
+from app.payments.models import PAYMENT_TRANSITIONS, CampaignPayment
 from app.payments.stripe_gateway import get_gateway
 
 MAX_REFERENCE_LENGTH = 100
@@ -110,6 +110,16 @@ def start_card_funding(campaign_id: int, brand_id: int, brand_email: str, succes
     return session.url
 
 
+def mark_payment(payment: CampaignPayment, to_status: str, **fields: Any) -> None:
+    """The one place a card payment's status changes: the caller holds the payment row's lock
+    (and the campaign's) and records the campaign-level audit event. Does not commit."""
+    if (payment.status, to_status) not in PAYMENT_TRANSITIONS:
+        raise ConflictError(f"A card payment that is {payment.status} cannot become {to_status}.")
+    payment.status = to_status
+    for name, value in fields.items():
+        setattr(payment, name, value)
+
+
 def _credit_checkout(session) -> bool:
     """Post a paid session to escrow once; True if it moved money now. Does not commit."""
     if session.payment_status != "paid" or session.campaign_id is None:
@@ -130,7 +140,7 @@ def _credit_checkout(session) -> bool:
     ledger.post(f"stripe-checkout-{session.id}", "stripe_funding",
                 [ledger.Line(clearing, -payment.amount_cents), ledger.Line(account, payment.amount_cents)],
                 memo=f"Card payment, Checkout Session {session.id}", ref_type="campaign", ref_id=campaign.id)
-    payment.status, payment.paid_at, payment.payment_intent_id = "paid", utcnow(), session.payment_intent_id
+    mark_payment(payment, "paid", paid_at=utcnow(), payment_intent_id=session.payment_intent_id)
     audit.record(None, "campaign.funding_recorded", "campaign", campaign.id, amount_cents=payment.amount_cents,
                  currency=campaign.currency, reference=session.id)
     return True

@@ -30,6 +30,10 @@ class StripeWebhookEvent(db.Model):
 PAYMENT_STATUSES = ("open", "paid")
 REFUND_METHODS = ("stripe", "offline")
 REFUND_STATUSES = ("pending", "succeeded", "failed")
+# The only status changes there are; ``payments.funding.mark_payment`` and
+# ``payments.refunds.mark_refund`` refuse anything else.
+PAYMENT_TRANSITIONS = frozenset({("open", "paid")})
+REFUND_TRANSITIONS = frozenset({("pending", "succeeded"), ("pending", "failed")})
 
 
 class CampaignPayment(IdMixin, db.Model):

@@ -27,7 +27,7 @@ from app.extensions import db
 from app.ledger import reading as ledger_reading
 from app.ledger import service as ledger
 from app.payments.funding import check_reference, lock_campaign
-from app.payments.models import CampaignPayment, CampaignRefund
+from app.payments.models import REFUND_TRANSITIONS, CampaignPayment, CampaignRefund
 from app.payments.stripe_errors import StripeGatewayError
 from app.payments.stripe_gateway import get_gateway
 from app.submissions.models import Submission
@@ -111,7 +111,17 @@ def _settle_refund(refund: CampaignRefund, campaign: Campaign, clearing_purpose:
     ledger.post(f"campaign-refund-{refund.id}-sent", "campaign_refund_sent",
                 [ledger.Line(refunds, -refund.amount_cents), ledger.Line(clearing, refund.amount_cents)],
                 memo=memo, ref_type="campaign", ref_id=campaign.id)
-    refund.status, refund.settled_at = "succeeded", utcnow()
+    mark_refund(refund, "succeeded", settled_at=utcnow())
+
+
+def mark_refund(refund: CampaignRefund, to_status: str, **fields) -> None:
+    """The one place a refund's status changes: the caller holds the campaign and refund row
+    locks and records the campaign-level audit event. Does not commit."""
+    if (refund.status, to_status) not in REFUND_TRANSITIONS:
+        raise ConflictError(f"A refund that is {refund.status} cannot become {to_status}.")
+    refund.status = to_status
+    for name, value in fields.items():
+        setattr(refund, name, value)
 
 
 def record_offline_refund(refund_id: int, reference: str, admin_id: int) -> None:
