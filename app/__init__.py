@@ -81,6 +81,7 @@ def register_event_handlers(app: Flask) -> None:
         events.SubmissionSubmitted: [tracking.on_submission_submitted],  # tracking starts
         events.SnapshotVerified: [earnings.on_snapshot_verified],  # a verified count becomes money
         events.SubmissionRemoved: [earnings.on_submission_removed],  # a removed post gives it back
+        events.ClipRecorded: [tracking.on_clip_recorded],  # the same clip file elsewhere raises signals
     })
 
 

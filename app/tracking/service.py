@@ -43,6 +43,11 @@ def on_submission_submitted(event: events.SubmissionSubmitted) -> None:
     start_tracking(event.submission_id, event.clipper_id, event.platform)
 
 
+def on_clip_recorded(event: events.ClipRecorded) -> None:
+    """Event handler: a post's new clip file raises ``duplicate_clip`` when another clipper has it."""
+    fraud.check_duplicate_clip(submissions.get(event.submission_id))
+
+
 def has_open_fraud_flag(clipper_id: int) -> bool:
     """True while any of the clipper's posts carries an open fraud signal (payouts hold)."""
     return fraud.has_open_fraud_flag(clipper_id)
