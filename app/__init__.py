@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from app.social.routes import bp as social_bp
     from app.storage.routes import bp as storage_bp
     from app.submissions.routes import bp as submissions_bp
+    from app.tracking.post_routes import bp as posts_bp
     from app.tracking.routes import bp as tracking_bp
 
     app.register_blueprint(core_bp)
@@ -121,7 +122,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(storage_bp)
     app.register_blueprint(payments_bp)
     for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, campaign_review_bp, notifications_bp,
-                      tracking_bp, payouts_bp, social_bp, submissions_bp):
+                      tracking_bp, payouts_bp, social_bp, submissions_bp, posts_bp):
         app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for

@@ -7,9 +7,9 @@ Invariants:
 - order: risk score (highest first), then how long it has waited (oldest first);
 - a row is built with a fixed number of queries for the whole page (no lazy loads in
   templates): snapshots, signals and disputes are loaded per page, not per row;
-- a row carries what the template may offer (``actions``, ``clearable_signal_ids``,
-  ``risk_band``), derived from the submissions transition table and ``fraud``'s rules:
-  the template copies no rule.
+- a row carries what the template may offer about signals (``clearable_signal_ids``) and
+  its ``risk_band``, from ``fraud``'s rules; what may be done to the post itself comes from
+  ``service.queue_row_actions``: the template copies no rule.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from app.db import utcnow
 from app.extensions import db
-from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.tracking import fraud
 from app.tracking.models import Dispute, FraudSignal, TrackingState, ViewSnapshot
@@ -83,11 +82,6 @@ class QueueRow:
     @property
     def risk_band(self) -> str:
         return fraud.risk_band(self.risk_score)
-
-    @property
-    def actions(self) -> frozenset[str]:
-        """What an admin may do to the post itself (beyond counts and signals)."""
-        return frozenset({"remove"}) if (self.status, "removed") in submissions.TRANSITIONS else frozenset()
 
     @property
     def pending(self) -> list[ViewSnapshot]:

@@ -72,6 +72,39 @@ def submissions_with_open_dispute(submission_ids) -> set[int]:
         Dispute.submission_id.in_(ids), Dispute.status == "open")))
 
 
+def allowed_actions(submission: Submission, user, *, dispute_open: bool | None = None) -> frozenset[str]:
+    """What ``user`` may do with a post now: the submissions actions (``resubmit``, ``upload_clip``,
+    ``review``, ``remove``) plus tracking's, on a live post: ``report_views`` (its clipper) and
+    ``dispute`` (its brand, while no dispute is open)."""
+    from app.tracking.snapshots import COUNTABLE_STATUSES
+
+    actions = set(submissions.allowed_actions(submission, user))
+    if submission.status not in COUNTABLE_STATUSES or not submissions.may_see(submission, user):
+        return frozenset(actions)
+    if user.role == "clipper":
+        actions.add("report_views")
+    elif user.role == "brand":
+        if dispute_open is None:
+            dispute_open = submission.id in submissions_with_open_dispute([submission.id])
+        if not dispute_open:
+            actions.add("dispute")
+    return frozenset(actions)
+
+
+def allowed_actions_for(items: list[Submission], user) -> dict[int, frozenset[str]]:
+    """``allowed_actions`` for a page of posts (open disputes in one query)."""
+    open_ids = submissions_with_open_dispute([s.id for s in items])
+    return {s.id: allowed_actions(s, user, dispute_open=s.id in open_ids) for s in items}
+
+
+def queue_row_actions(row, admin) -> frozenset[str]:
+    """What an admin may do to a queue row's post itself: ``remove`` while the submissions
+    transition table allows it (counts and signals have their own checks)."""
+    if getattr(admin, "role", None) != "admin":
+        return frozenset()
+    return frozenset({"remove"}) if (row.status, "removed") in submissions.TRANSITIONS else frozenset()
+
+
 def flag_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> FraudSignal:
     """An admin flags a post for review (raises its risk). Commits."""
     from app.tracking.snapshots import lock_state
