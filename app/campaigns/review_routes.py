@@ -37,6 +37,7 @@ def _page(campaign_id: int, reason_form=None, funding_form=None, status: int = 2
 
     campaign = service.own_campaign_for_staff(campaign_id)
     return render("admin/campaign_review.html", status=status, campaign=campaign,
+                  actions=service.allowed_actions(campaign, current_user),
                   funded_cents=funding.funded_cents(campaign.id), assets=assets.assets_of(campaign.id),
                   applications=applications.applications_to(campaign.id),
                   events=audit.events_for("campaign", campaign.id), action_form=ActionForm(),
