@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from app.campaigns.routes import bp as campaigns_bp
     from app.core.navigation import items_for
     from app.core.routes import bp as core_bp
+    from app.earnings.routes import bp as earnings_bp
     from app.notifications.routes import bp as notifications_bp
     from app.payments.routes import bp as payments_bp
     from app.payouts.routes import bp as payouts_bp
@@ -122,7 +123,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(storage_bp)
     app.register_blueprint(payments_bp)
     for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, campaign_review_bp, notifications_bp,
-                      tracking_bp, payouts_bp, social_bp, submissions_bp, posts_bp):
+                      tracking_bp, payouts_bp, social_bp, submissions_bp, posts_bp, earnings_bp):
         app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for

@@ -19,7 +19,7 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Campaigns", "campaigns.feed", frozenset({"clipper"})),
     NavItem("My posts", "posts.my_submissions", frozenset({"clipper"})),
-    NavItem("Earnings", "payouts.mine", frozenset({"clipper"})),
+    NavItem("Earnings", "earnings.mine", frozenset({"clipper"})),
     NavItem("Campaigns", "campaigns.brand_campaigns", frozenset({"brand"})),
     NavItem("New campaign", "campaigns.new_campaign", frozenset({"brand"})),
     NavItem("Posts", "posts.brand_submissions", frozenset({"brand"})),

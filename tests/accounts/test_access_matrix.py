@@ -127,6 +127,7 @@ ACCESS: dict[str, Access] = {
     "payouts.place_hold": roles("support", "admin"),
     "payouts.release_hold": roles("support", "admin"),
     "payouts.mine": roles("clipper"),
+    "earnings.mine": roles("clipper"),
     "payouts.save_method": roles("clipper"),
     "payouts.connect_stripe": roles("clipper"),
     "payouts.stripe_refresh": roles("clipper"),
