@@ -8,7 +8,12 @@ Invariants:
 - a verified count publishes ``SnapshotVerified`` (``tracking.snapshots``); tracking
   never imports earnings, which sits above it;
 - ``has_open_fraud_flag`` is true while any of the clipper's posts has an open
-  fraud signal (see ``tracking.fraud``) — payouts hold while it is.
+  fraud signal (see ``tracking.fraud``) — payouts hold while it is;
+- a recorded clip file (``ClipRecorded``, published by submissions) runs the duplicate-clip
+  check here, so submissions never imports tracking;
+- ``allowed_actions`` is what post pages may offer (submissions' actions plus
+  ``report_views`` and ``dispute``); ``clear_signal`` refuses a dispute's signal while the
+  dispute is open (only resolving it clears it).
 """
 
 from __future__ import annotations
