@@ -82,6 +82,7 @@ def register_event_handlers(app: Flask) -> None:
         events.SubmissionSubmitted: [tracking.on_submission_submitted],  # tracking starts
         events.SnapshotVerified: [earnings.on_snapshot_verified],  # a verified count becomes money
         events.SubmissionRemoved: [earnings.on_submission_removed],  # a removed post gives it back
+        events.ClipRecorded: [tracking.on_clip_recorded],  # the same clip file elsewhere raises signals
     })
 
 
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from app.campaigns.review_routes import bp as campaign_review_bp
     from app.campaigns.routes import bp as campaigns_bp
     from app.core.routes import bp as core_bp
+    from app.earnings.routes import bp as earnings_bp
     from app.navigation import items_for
     from app.notifications.routes import bp as notifications_bp
     from app.payments.routes import bp as payments_bp
@@ -113,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from app.social.routes import bp as social_bp
     from app.storage.routes import bp as storage_bp
     from app.submissions.routes import bp as submissions_bp
+    from app.tracking.post_routes import bp as posts_bp
     from app.tracking.routes import bp as tracking_bp
 
     app.register_blueprint(core_bp)
@@ -121,7 +124,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(storage_bp)
     app.register_blueprint(payments_bp)
     for domain_bp in (profile_bp, staff_auth_bp, step_up_bp, campaigns_bp, campaign_review_bp, notifications_bp,
-                      tracking_bp, payouts_bp, social_bp, submissions_bp):
+                      tracking_bp, payouts_bp, social_bp, submissions_bp, posts_bp, earnings_bp):
         app.register_blueprint(domain_bp)
     register_template_helpers(app)
     app.jinja_env.globals["nav_items_for"] = items_for

@@ -47,7 +47,14 @@ class SubmissionRemoved:
     submission_id: int
 
 
-Event = SubmissionSubmitted | SnapshotVerified | SubmissionRemoved
+@dataclass(frozen=True)
+class ClipRecorded:
+    """A clipper's clip file was recorded on a post (uncommitted): tracking checks for duplicates."""
+
+    submission_id: int
+
+
+Event = SubmissionSubmitted | SnapshotVerified | SubmissionRemoved | ClipRecorded
 Handler = Callable[[Event], None]
 
 

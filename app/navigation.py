@@ -18,11 +18,11 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Campaigns", "campaigns.feed", frozenset({"clipper"})),
-    NavItem("My posts", "submissions.my_submissions", frozenset({"clipper"})),
-    NavItem("Earnings", "payouts.mine", frozenset({"clipper"})),
+    NavItem("My posts", "posts.my_submissions", frozenset({"clipper"})),
+    NavItem("Earnings", "earnings.mine", frozenset({"clipper"})),
     NavItem("Campaigns", "campaigns.brand_campaigns", frozenset({"brand"})),
     NavItem("New campaign", "campaigns.new_campaign", frozenset({"brand"})),
-    NavItem("Posts", "submissions.brand_submissions", frozenset({"brand"})),
+    NavItem("Posts", "posts.brand_submissions", frozenset({"brand"})),
     NavItem("Queue", "tracking.queue", frozenset({"admin"})),
     NavItem("Campaign review", "campaign_review.queue", frozenset({"admin"})),
     NavItem("Payouts", "payouts.index", frozenset({"support", "admin"})),

@@ -32,6 +32,7 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("applied", "approved"), ("applied", "rejected"), ("approved", "removed"), ("applied", "withdrawn"),
 })
 MAX_PITCH_LENGTH = 1000
+REASON_SHOWN = ("rejected", "removed")
 MAX_REASON_LENGTH = 1000
 
 
@@ -159,6 +160,23 @@ def withdraw_application(application_id: int, clipper_id: int) -> Application:
     return application
 
 
+def allowed_actions(application: Application | None, user, campaign: Campaign | None = None) -> frozenset[str]:
+    """What ``user`` may do with ``application`` now, from ``TRANSITIONS`` and who they are: the
+    campaign's brand ``approve``, ``reject``, ``remove``; its clipper ``withdraw``. With no
+    application yet, a clipper may ``apply`` to a published ``campaign``."""
+    role = getattr(user, "role", None)
+    if application is None:
+        return frozenset({"apply"}) if role == "clipper" and campaign is not None and \
+            campaign.status == "published" else frozenset()
+    status = application.status
+    if role == "clipper" and application.clipper_id == user.id:
+        return frozenset({"withdraw"}) if (status, "withdrawn") in TRANSITIONS else frozenset()
+    if role == "brand" and campaign is not None and campaign.brand_id == user.id:
+        moves = {"approve": "approved", "reject": "rejected", "remove": "removed"}
+        return frozenset(action for action, to in moves.items() if (status, to) in TRANSITIONS)
+    return frozenset()
+
+
 # -- reading ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -170,6 +188,11 @@ class ClipperApplication:
     status: str
     reason: str | None
     created_at: object
+
+    @property
+    def shown_reason(self) -> str | None:
+        """The decision's reason, which the clipper reads on a rejection or a removal."""
+        return self.reason if self.status in REASON_SHOWN else None
 
 
 def applications_of(clipper_id: int) -> list[ClipperApplication]:

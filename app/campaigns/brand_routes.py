@@ -157,8 +157,12 @@ def brand_campaign(campaign_id: int):
     campaign = service.own_campaign(campaign_id, current_user.id)
     edit_form = LiveEditForm(brief=campaign.brief, ends_on=last_day(campaign.ends_at),
                              max_participants=campaign.max_participants)
+    listed = applications.applications_to(campaign.id)
+    can = {application.id: applications.allowed_actions(application, current_user, campaign)
+           for application, _ in listed}
     return render("campaigns/brand_campaign.html", campaign=campaign,
-                  applications=applications.applications_to(campaign.id), assets=assets.assets_of(campaign.id),
+                  actions=service.allowed_actions(campaign, current_user), application_actions=can,
+                  applications=listed, assets=assets.assets_of(campaign.id),
                   funded_cents=escrow.funded_cents(campaign.id), action_form=ActionForm(),
                   reason_form=ReasonForm(), edit_form=edit_form, platform_labels=PLATFORM_LABELS,
                   pending_change=change_requests.pending_request(campaign.id), change_form=ChangeRequestForm(),

@@ -39,6 +39,7 @@ def review_page(campaign_id: int, reason_form=None, funding_form=None, status: i
 
     campaign = service.own_campaign_for_staff(campaign_id)
     return render("admin/campaign_review.html", status=status, campaign=campaign,
+                  actions=service.allowed_actions(campaign, current_user),
                   funded_cents=escrow.funded_cents(campaign.id), can_fund=rules.may_take_funding(campaign),
                   assets=assets.assets_of(campaign.id),
                   applications=applications.applications_to(campaign.id),

@@ -65,6 +65,7 @@ def detail(campaign_id: int):
         application = applications.application_of(campaign.id, current_user.id)
     show_assets = assets.may_download(campaign, current_user)
     return render("campaigns/detail.html", block="apply", campaign=campaign, application=application,
+                  application_actions=applications.allowed_actions(application, current_user, campaign),
                   assets=assets.assets_of(campaign.id) if show_assets else [], show_assets=show_assets,
                   form=ApplyForm(), action_form=ActionForm(), platform_labels=PLATFORM_LABELS)
 
@@ -85,7 +86,9 @@ def apply(campaign_id: int):
             flash("Application sent." if application.status == "applied" else "You are in: approved.", "success")
             return hx_redirect(url_for("campaigns.detail", campaign_id=campaign.id))
     return render("campaigns/detail.html", block="apply", status=status, campaign=campaign,
-                  application=application, assets=[], show_assets=False, form=form,
+                  application=application,
+                  application_actions=applications.allowed_actions(application, current_user, campaign),
+                  assets=[], show_assets=False, form=form,
                   action_form=ActionForm(), platform_labels=PLATFORM_LABELS)
 
 

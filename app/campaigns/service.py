@@ -38,6 +38,15 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("pending_review", "discarded"),
 })
 REASON_REQUIRED = frozenset({("pending_review", "draft")})
+# The moves a brand makes itself (the rest are the admin's review): action -> allowed pairs.
+BRAND_MOVES: dict[str, frozenset[tuple[str, str]]] = {
+    "submit": frozenset({("draft", "pending_review")}),
+    "pause": frozenset({("published", "paused")}),
+    "resume": frozenset({("paused", "published")}),
+    "complete": frozenset({("published", "completed"), ("paused", "completed")}),
+    "discard": frozenset({("draft", "discarded"), ("pending_review", "discarded")}),
+}
+ADMIN_REVIEW = frozenset({("pending_review", "published"), ("pending_review", "draft")})
 LIVE_STATUSES = ("published", "paused")
 STAFF = ("admin", "support")
 MAX_REASON_LENGTH = 2000
@@ -146,11 +155,13 @@ def _guard_submission(campaign: Campaign) -> None:
             f"{format_money(campaign.budget_cents, campaign.currency)} is in escrow.")
 
 
-def transition(campaign_id: int, to_status: str, *, actor_id: int | None, reason: str | None = None) -> Campaign:
-    """Move a campaign to ``to_status`` if the table allows it. Does not commit."""
+def transition(campaign_id: int, to_status: str, *, actor_id: int | None, reason: str | None = None,
+               only: frozenset[tuple[str, str]] | None = None) -> Campaign:
+    """Move a campaign to ``to_status`` if the table (and ``only``, the caller's moves) allows it.
+    Does not commit."""
     campaign = _locked(campaign_id)
     pair = (campaign.status, to_status)
-    if pair not in TRANSITIONS:
+    if pair not in TRANSITIONS or (only is not None and pair not in only):
         raise ConflictError(f"A {campaign.status.replace('_', ' ')} campaign cannot become "
                             f"{to_status.replace('_', ' ')}.")
     reason = reason.strip() if isinstance(reason, str) else None
@@ -169,34 +180,34 @@ def transition(campaign_id: int, to_status: str, *, actor_id: int | None, reason
     return campaign
 
 
-def _brand_transition(campaign_id: int, brand_id: int, to_status: str) -> Campaign:
+def _brand_transition(campaign_id: int, brand_id: int, to_status: str, action: str) -> Campaign:
     owner = db.session.scalar(select(Campaign.brand_id).where(Campaign.id == campaign_id))
     if owner is None or owner != brand_id:
         raise NotFoundError("There is no such campaign.")
-    campaign = transition(campaign_id, to_status, actor_id=brand_id)
+    campaign = transition(campaign_id, to_status, actor_id=brand_id, only=BRAND_MOVES[action])
     db.session.commit()
     return campaign
 
 
 def submit_campaign(campaign_id: int, brand_id: int) -> Campaign:
-    return _brand_transition(campaign_id, brand_id, "pending_review")
+    return _brand_transition(campaign_id, brand_id, "pending_review", "submit")
 
 
 def pause_campaign(campaign_id: int, brand_id: int) -> Campaign:
-    return _brand_transition(campaign_id, brand_id, "paused")
+    return _brand_transition(campaign_id, brand_id, "paused", "pause")
 
 
 def resume_campaign(campaign_id: int, brand_id: int) -> Campaign:
-    return _brand_transition(campaign_id, brand_id, "published")
+    return _brand_transition(campaign_id, brand_id, "published", "resume")
 
 
 def complete_campaign(campaign_id: int, brand_id: int) -> Campaign:
-    return _brand_transition(campaign_id, brand_id, "completed")
+    return _brand_transition(campaign_id, brand_id, "completed", "complete")
 
 
 def withdraw_campaign(campaign_id: int, brand_id: int) -> Campaign:
     """The brand discards its own draft or pending campaign."""
-    return _brand_transition(campaign_id, brand_id, "discarded")
+    return _brand_transition(campaign_id, brand_id, "discarded", "discard")
 
 
 def approve_campaign(campaign_id: int, admin_id: int) -> Campaign:
@@ -227,6 +238,24 @@ def discard_campaign(campaign_id: int, admin_id: int, reason: str) -> Campaign:
 
 
 # -- reading ------------------------------------------------------------------------------
+
+def allowed_actions(campaign: Campaign, user) -> frozenset[str]:
+    """What ``user`` may do with ``campaign`` now, from ``TRANSITIONS`` and who they are: its
+    brand ``edit`` (a draft), ``edit_live`` (published or paused) and the ``BRAND_MOVES``
+    (submit, pause, resume, complete, discard); staff ``review`` (approve, request changes)."""
+    role, status = getattr(user, "role", None), campaign.status
+    if role == "brand" and campaign.brand_id == user.id:
+        actions = {action for action, pairs in BRAND_MOVES.items()
+                   if any(pair[0] == status and pair in TRANSITIONS for pair in pairs)}
+        if status == "draft":
+            actions.add("edit")
+        if status in LIVE_STATUSES:
+            actions.add("edit_live")
+        return frozenset(actions)
+    if role in STAFF and any(pair[0] == status and pair in TRANSITIONS for pair in ADMIN_REVIEW):
+        return frozenset({"review"})
+    return frozenset()
+
 
 def campaign_for(campaign_id: int, user) -> Campaign:
     """The campaign if ``user`` may see it, else NotFoundError (never reveals existence)."""

@@ -1,4 +1,5 @@
-"""Payout pages: support's payout screens (/support/payouts) and the clipper's earnings (/payouts).
+"""Payout pages: support's payout screens (/support/payouts) and the clipper's balance, payouts and
+payout method (/payouts; what each post earned is earnings' page, /earnings).
 
 Invariants: support and admin (TOTP-verified by the session gate) alone reach
 /support/...; a clipper's pages only ever load the signed-in clipper's own
@@ -163,7 +164,6 @@ def _clipper_page(status: int = 200, method_form: ManualMethodForm | None = None
     return render(
         "payouts/mine.html", status=status, balances=reading.balances_for(current_user.id),
         pending_and_owed=earnings.pending_and_owed(current_user.id),
-        campaign_earnings=earnings.breakdown_for(current_user.id),
         payouts=reading.payouts_of(current_user.id), account=account, method_form=method_form,
         action_form=PlainActionForm(), stripe_mode=service.payments_mode() == "stripe",
     )

@@ -36,7 +36,9 @@ def accounts():
         else:
             flash(f"Your {PLATFORM_LABELS.get(platform, platform)} handle is saved.", "success")
             return hx_redirect(url_for("social.accounts"))
-    return render("social/accounts.html", status=status, accounts=service.accounts_of(current_user.id),
+    accounts = service.accounts_of(current_user.id)
+    actions = {name: service.allowed_actions(account, current_user) for name, account in accounts.items()}
+    return render("social/accounts.html", status=status, accounts=accounts, actions=actions,
                   platforms=SOCIAL_PLATFORMS, labels=PLATFORM_LABELS, error=error, error_platform=platform,
                   connectable=service.connectable_platforms())
 

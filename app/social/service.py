@@ -4,9 +4,9 @@ Invariants:
 - a clipper has at most one account per platform; declaring a handle again
   replaces it; connecting by OAuth moves ``status`` to ``connected``; a platform
   account (its platform user id) is connected to at most one clipper;
-- every OAuth-driven status change goes through ``_move_status``: the row is locked
-  (``FOR UPDATE``), the move is checked against ``STATUS_TRANSITIONS`` and an audit
-  event is written in the same transaction; each public function commits once;
+- every status change (OAuth, disconnect, a replaced handle) goes through ``move_status``:
+  the row is locked (``FOR UPDATE``), the move is checked against ``TRANSITIONS`` and an
+  audit event is written in the same transaction; each public function commits once;
 - a failed connection (denied consent, bad state, provider down) changes nothing;
 - tokens are sealed before they touch the session; disconnecting wipes them;
 - a token refresh holds the row lock across the provider call and re-checks that the
@@ -91,7 +91,8 @@ def declare_handle(user_id: int, platform: str, handle: str) -> ConnectedAccount
         account.platform_user_id = None
         account.access_token_sealed = account.refresh_token_sealed = None
         account.expires_at = None
-        account.status = "manual"
+        if account.status != "manual":
+            move_status(account, "manual", user_id, "social.handle_replaced")
     db.session.flush()
     audit.record(user_id, "social.handle_declared", "connected_account", account.id, platform=platform,
                  handle=value)
@@ -133,7 +134,7 @@ def manual_reason(user_id: int, platform: str) -> str:
 
 # --- OAuth connections -----------------------------------------------------------------
 
-STATUS_TRANSITIONS = {
+TRANSITIONS = {
     "manual": frozenset({"connected"}),
     "connected": frozenset({"connected", "expired", "manual"}),  # reconnect, grant refused, disconnect
     "expired": frozenset({"connected", "manual"}),
@@ -156,13 +157,28 @@ def _locked_account(user_id: int, platform: str) -> ConnectedAccount | None:
         ConnectedAccount.user_id == user_id, ConnectedAccount.platform == platform).with_for_update())
 
 
-def _move_status(account: ConnectedAccount, new_status: str, actor_id: int | None, action: str, **data) -> None:
+def move_status(account: ConnectedAccount, new_status: str, actor_id: int | None, action: str, **data) -> None:
+    """The one place an account's status changes: lock, check ``TRANSITIONS``, audit. Does not commit."""
+    db.session.execute(select(ConnectedAccount.id).where(ConnectedAccount.id == account.id).with_for_update())
     old_status = account.status
-    if new_status not in STATUS_TRANSITIONS[old_status]:
+    if new_status not in TRANSITIONS[old_status]:
         raise ConflictError(f"This account cannot go from {old_status} to {new_status}.")
     account.status = new_status
     audit.record(actor_id, action, "connected_account", account.id, platform=account.platform,
                  from_status=old_status, to_status=new_status, **data)
+
+
+def allowed_actions(account: ConnectedAccount | None, user) -> frozenset[str]:
+    """What ``user`` may do with the connection of ``account`` now (derived from ``TRANSITIONS``)."""
+    if account is None or user is None or account.user_id != getattr(user, "id", None):
+        return frozenset()
+    moves = TRANSITIONS[account.status]
+    actions = set()
+    if "manual" in moves and account.status != "manual":
+        actions.add("disconnect")
+    if "connected" in moves and account.status == "expired":
+        actions.add("reconnect")
+    return frozenset(actions)
 
 
 def connectable_platforms() -> frozenset[str]:
@@ -200,7 +216,7 @@ def complete_connection(user_id: int, platform: str) -> ConnectionResult:
     account.refresh_token_sealed = seal(provider.tokens.refresh_token) if provider.tokens.refresh_token else None
     account.expires_at = provider.tokens.expires_at
     account.refresh_slot = None
-    _move_status(account, "connected", user_id, "social.account_connected", handle=handle, replaced_handle=replaced)
+    move_status(account, "connected", user_id, "social.account_connected", handle=handle, replaced_handle=replaced)
     try:
         db.session.commit()
     except IntegrityError:  # another clipper connected the same platform account a moment ago
@@ -220,7 +236,7 @@ def disconnect_account(user_id: int, platform: str) -> None:
     account.platform_user_id = None
     account.expires_at = None
     account.refresh_slot = None
-    _move_status(account, "manual", user_id, "social.account_disconnected")
+    move_status(account, "manual", user_id, "social.account_disconnected")
     db.session.commit()
 
 
@@ -284,7 +300,7 @@ def refresh_account_tokens(account_id: int, now: datetime | None = None) -> str:
     try:
         tokens = oauth.refresh(account.platform, refresh_token, unseal(account.access_token_sealed))
     except oauth.RefreshRejectedError as exc:
-        _move_status(account, "expired", None, "social.token_refresh_refused", reason=str(exc))
+        move_status(account, "expired", None, "social.token_refresh_refused", reason=str(exc))
         from app.notifications.service import notify
 
         notify(account.user_id, "social_account_expired", platform=platform_label(account.platform),

@@ -4,18 +4,21 @@ Invariants: only the post's clipper uploads, while the post is live (submitted,
 revision requested or approved); keys are minted under ``submissions/<id>/clip``;
 the clip is recorded only after ``storage.confirm_upload`` read the real object;
 a new clip replaces the old one (the old object is deleted once the new one is
-committed); recording a clip runs the duplicate-clip check (same file hash under another clipper).
+committed); recording a clip publishes ``ClipRecorded`` in its transaction (tracking's handler
+runs the duplicate-clip check: same file hash under another clipper).
 """
 
 from __future__ import annotations
 
+from app import events
 from app.audit import service as audit
 from app.errors import ConflictError, NotFoundError
 from app.extensions import db
 from app.storage import UploadTicket, get_storage
 from app.submissions.models import Submission
+from app.submissions.service import LIVE_STATUSES
 
-UPLOADABLE = ("submitted", "revision_requested", "approved")
+UPLOADABLE = LIVE_STATUSES  # submitted, approved, revision requested
 
 
 def _own_live(submission_id: int, clipper_id: int) -> Submission:
@@ -38,8 +41,6 @@ def clip_ticket(submission_id: int, clipper_id: int, *, filename: str, content_t
 def record_clip(submission_id: int, clipper_id: int, *, key: str, filename: str,
                 size_bytes: int | None) -> Submission:
     """Confirm the uploaded clip and record it on the post. Commits."""
-    from app.tracking import fraud
-
     submission = _own_live(submission_id, clipper_id)
     storage = get_storage()
     stored = storage.confirm_upload(key, prefix=submission.clip_prefix, kind="video", expected_size=size_bytes)
@@ -48,7 +49,7 @@ def record_clip(submission_id: int, clipper_id: int, *, key: str, filename: str,
     submission.clip_size_bytes = stored.size_bytes
     submission.clip_filename = (filename or "").strip()[:255] or stored.key.rsplit("/", 1)[-1]
     db.session.flush()
-    fraud.check_duplicate_clip(submission)
+    events.publish(events.ClipRecorded(submission.id))
     audit.record(clipper_id, "submission.clip_added", "submission", submission.id, size_bytes=stored.size_bytes)
     db.session.commit()
     if previous and previous != stored.key:

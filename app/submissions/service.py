@@ -240,6 +240,25 @@ def may_see(submission: Submission, user) -> bool:
     return False
 
 
+def allowed_actions(submission: Submission, user) -> frozenset[str]:
+    """What ``user`` may do with ``submission`` now, from ``TRANSITIONS`` and who they are:
+    ``resubmit`` and ``upload_clip`` (its clipper), ``review`` (its brand), ``remove`` (admin)."""
+    if not may_see(submission, user):
+        return frozenset()
+    status, actions = submission.status, set()
+    if user.role == "clipper":
+        if (status, "submitted") in TRANSITIONS:
+            actions.add("resubmit")
+        if status in LIVE_STATUSES:
+            actions.add("upload_clip")
+    elif user.role == "brand":
+        if all((status, to) in TRANSITIONS for to in BRAND_DECISIONS.values()):
+            actions.add("review")
+    elif user.role == "admin" and (status, "removed") in TRANSITIONS:
+        actions.add("remove")
+    return frozenset(actions)
+
+
 def submission_for(submission_id: int, user) -> Submission:
     submission = db.session.get(Submission, submission_id)
     if submission is None or not may_see(submission, user):

@@ -10,6 +10,11 @@ Invariants:
   a verified manual snapshot, which may be lower — an explicit correction, recorded
   and audited, not a silent drop), ``removed`` (the post goes ``approved -> removed``);
   the ``disputed`` signal is cleared and both brand and clipper are told;
+- ``transition`` is the only code that changes a dispute's status: it locks the row,
+  checks ``TRANSITIONS`` and writes an audit event (after the post's ``TrackingState``
+  lock, which every caller takes first); an adjusted count goes through
+  ``snapshots.record_verified_correction`` (which rejects the pending counts through
+  ``snapshots.decide``);
 - the brand and the clipper of the post read the dispute and its outcome.
 """
 
@@ -19,7 +24,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app import events
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError, ValidationError
@@ -27,9 +31,10 @@ from app.extensions import db
 from app.notifications import service as notifications
 from app.submissions import service as submissions
 from app.tracking import claims, fraud
-from app.tracking.models import DISPUTE_OUTCOMES, Dispute, FraudSignal, ViewSnapshot
-from app.tracking.snapshots import clean_count, lock_state
+from app.tracking.models import DISPUTE_OUTCOMES, Dispute, FraudSignal
+from app.tracking.snapshots import clean_count, lock_state, record_verified_correction
 
+TRANSITIONS = frozenset({("open", "resolved")})
 OUTCOME_TEXT = {"upheld": "the view counts stand", "adjusted": "the view count was corrected to {views:,}",
                 "removed": "the post was removed"}
 
@@ -91,6 +96,25 @@ def disputes_of(submission_id: int) -> list[Dispute]:
                                    .order_by(Dispute.id.desc())))
 
 
+def transition(dispute_id: int, to_status: str, *, actor_id: int | None, **fields) -> Dispute:
+    """Move a dispute to ``to_status`` if the table allows it, setting ``fields`` with it. Does not commit."""
+    dispute = db.session.scalar(select(Dispute).where(Dispute.id == dispute_id).with_for_update()
+                                .execution_options(populate_existing=True))
+    if dispute is None:
+        raise NotFoundError("There is no such dispute.")
+    if (dispute.status, to_status) not in TRANSITIONS:
+        raise ConflictError(f"This dispute is already {dispute.status}.")
+    from_status = dispute.status
+    dispute.status = to_status
+    for name, value in fields.items():
+        setattr(dispute, name, value)
+    audit.record(actor_id, f"dispute.{to_status}", "submission", dispute.submission_id, dispute_id=dispute.id,
+                 from_status=from_status, to_status=to_status, reason=fields.get("resolution_note"),
+                 outcome=fields.get("outcome"), adjusted_views=fields.get("adjusted_views"))
+    db.session.flush()
+    return dispute
+
+
 def resolve(dispute_id: int, admin_id: int, outcome: str, note: str | None = None, views: object = None,
             now: datetime | None = None) -> Dispute:
     """End an open dispute: uphold, adjust the count, or remove the post. Commits."""
@@ -101,37 +125,24 @@ def resolve(dispute_id: int, admin_id: int, outcome: str, note: str | None = Non
     submission_id = db.session.scalar(select(Dispute.submission_id).where(Dispute.id == dispute_id))
     if submission_id is None:
         raise NotFoundError("There is no such dispute.")
-    state = lock_state(submission_id)
+    lock_state(submission_id)
     claims.require_claim(submission_id, admin_id, now)
-    dispute = db.session.get(Dispute, dispute_id)
-    if dispute.status != "open":
-        raise ConflictError("This dispute is already resolved.")
     note = submissions.clean_reason(note, required=outcome == "removed")
-    adjusted = None
+    adjusted = clean_count(views) if outcome == "adjusted" else None
+    dispute = transition(dispute_id, "resolved", actor_id=admin_id, outcome=outcome, resolution_note=note,
+                         adjusted_views=adjusted, resolved_by_id=admin_id, resolved_at=now)
     if outcome == "adjusted":
-        adjusted = clean_count(views)
-        snapshot = ViewSnapshot(submission_id=submission_id, views=adjusted, source="manual",
-                                recorded_by_id=admin_id, recorded_at=now, status="verified", decided_by_id=admin_id,
-                                decided_at=now, decision_reason=f"dispute {dispute.id}: count corrected")
-        db.session.add(snapshot)
-        db.session.flush()
-        state.last_verified_views, state.last_verified_at = adjusted, now
         # Pending counts above the correction would undo it: they are rejected with it.
-        for pending in db.session.scalars(select(ViewSnapshot).where(
-                ViewSnapshot.submission_id == submission_id, ViewSnapshot.status == "pending")):
-            pending.status, pending.decided_by_id, pending.decided_at = "rejected", admin_id, now
-            pending.decision_reason = f"superseded by the correction of dispute {dispute.id}"
-        events.publish(events.SnapshotVerified(snapshot.id))
+        record_verified_correction(submission_id, adjusted, admin_id=admin_id, now=now,
+                                   reason=f"dispute {dispute.id}: count corrected",
+                                   superseded_reason=f"superseded by the correction of dispute {dispute.id}")
     elif outcome == "removed":
         submissions.remove_submission(submission_id, admin_id, note)
-    dispute.status, dispute.outcome, dispute.resolution_note = "resolved", outcome, note
-    dispute.adjusted_views, dispute.resolved_by_id, dispute.resolved_at = adjusted, admin_id, now
+    # The dispute is resolved now, so its "disputed" signals may be cleared.
     for signal in db.session.scalars(select(FraudSignal).where(
             FraudSignal.submission_id == submission_id, FraudSignal.kind == "disputed",
             FraudSignal.cleared_at.is_(None))):
         fraud.clear_signal(signal, admin_id)
-    audit.record(admin_id, "dispute.resolved", "submission", submission_id, reason=note, dispute_id=dispute.id,
-                 outcome=outcome, adjusted_views=adjusted)
     submission = submissions.get(submission_id)
     campaign = _campaign(submission)
     text = OUTCOME_TEXT[outcome].format(views=adjusted or 0) + (f" ({note})" if note else "")

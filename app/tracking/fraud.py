@@ -21,6 +21,10 @@ signals of one kind count once. The queue orders by risk, then age; bulk verific
 only takes platform counts that raised no signal on posts with risk below
 ``BULK_VERIFY_MAX_RISK`` + 1. ``has_open_fraud_flag`` (payouts use it) is true while a
 clipper has any open signal other than ``disputed``.
+
+A ``disputed`` signal is cleared only by resolving its dispute: ``clear_signal`` refuses
+it (``ConflictError``) while the post has an open dispute. ``risk_band`` names the
+queue's bands (high from ``HIGH_RISK``, mid from ``MID_RISK``).
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ from statistics import median
 from sqlalchemy import func, select
 
 from app.db import utcnow
+from app.errors import ConflictError
 from app.extensions import db
 from app.submissions.models import Submission
-from app.tracking.models import FraudSignal, TrackingState
+from app.tracking.models import Dispute, FraudSignal, TrackingState
 
 POINTS = {"velocity": 35, "engagement": 25, "duplicate_clip": 40, "count_dropped": 30, "ownership_mismatch": 50,
           "published_before_approval": 40, "admin_flag": 60, "disputed": 20}
@@ -45,6 +50,9 @@ ENGAGEMENT_MIN_VIEWS = 1000
 MIN_SAMPLES = 3
 HISTORY_LIMIT = 500
 NOT_FRAUD = ("disputed",)
+HIGH_RISK = 50
+MID_RISK = 20
+CLEARED_BY_RESOLUTION = frozenset({"disputed"})
 
 
 def raise_signal(submission_id: int, kind: str, details: dict, snapshot_id: int | None = None) -> FraudSignal:
@@ -57,7 +65,24 @@ def raise_signal(submission_id: int, kind: str, details: dict, snapshot_id: int 
     return signal
 
 
+def risk_band(score: int) -> str:
+    return "high" if score >= HIGH_RISK else ("mid" if score >= MID_RISK else "low")
+
+
+def clearable(signal: FraudSignal, dispute_open: bool) -> bool:
+    """May an admin clear ``signal`` now? Not a dispute's signal while the dispute is open."""
+    return signal.cleared_at is None and not (dispute_open and signal.kind in CLEARED_BY_RESOLUTION)
+
+
+def _dispute_open(submission_id: int) -> bool:
+    return db.session.scalar(select(Dispute.id).where(Dispute.submission_id == submission_id,
+                                                      Dispute.status == "open").limit(1)) is not None
+
+
 def clear_signal(signal: FraudSignal, admin_id: int | None) -> None:
+    """Close an open signal and refresh the risk score. Does not commit."""
+    if signal.kind in CLEARED_BY_RESOLUTION and _dispute_open(signal.submission_id):
+        raise ConflictError("This signal belongs to an open dispute: resolve the dispute to clear it.")
     signal.cleared_at = utcnow()
     signal.cleared_by_id = admin_id
     db.session.flush()

@@ -6,7 +6,10 @@ Invariants:
   is checked by hand (no API) and has no verified count younger than ``MANUAL_EVERY``;
 - order: risk score (highest first), then how long it has waited (oldest first);
 - a row is built with a fixed number of queries for the whole page (no lazy loads in
-  templates): snapshots, signals and disputes are loaded per page, not per row.
+  templates): snapshots, signals and disputes are loaded per page, not per row;
+- a row carries what the template may offer about signals (``clearable_signal_ids``) and
+  its ``risk_band``, from ``fraud``'s rules; what may be done to the post itself comes from
+  ``service.queue_row_actions``: the template copies no rule.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from app.db import utcnow
 from app.extensions import db
 from app.submissions.models import Submission
+from app.tracking import fraud
 from app.tracking.models import Dispute, FraudSignal, TrackingState, ViewSnapshot
 
 MANUAL_EVERY = timedelta(hours=24)
@@ -73,6 +77,11 @@ class QueueRow:
     snapshots: list[ViewSnapshot] = field(default_factory=list)
     signals: list[FraudSignal] = field(default_factory=list)
     dispute: Dispute | None = None
+    clearable_signal_ids: frozenset[int] = frozenset()
+
+    @property
+    def risk_band(self) -> str:
+        return fraud.risk_band(self.risk_score)
 
     @property
     def pending(self) -> list[ViewSnapshot]:
@@ -101,8 +110,6 @@ def queue_rows(now: datetime | None = None, only: int | None = None) -> list[Que
 
 def attach_details(rows: list) -> None:
     """Load snapshots, open signals and open disputes for ``rows`` in three queries."""
-    from app.tracking.fraud import open_signals
-
     ids = [row.submission_id for row in rows]
     if not ids:
         return
@@ -110,12 +117,15 @@ def attach_details(rows: list) -> None:
     for snapshot in db.session.scalars(select(ViewSnapshot).where(ViewSnapshot.submission_id.in_(ids))
                                        .order_by(ViewSnapshot.recorded_at, ViewSnapshot.id)):
         by_id[snapshot.submission_id].snapshots.append(snapshot)
-    for submission_id, signals in open_signals(ids).items():
+    for submission_id, signals in fraud.open_signals(ids).items():
         by_id[submission_id].signals = signals
     for dispute in db.session.scalars(select(Dispute).where(Dispute.submission_id.in_(ids))
                                       .order_by(Dispute.id)):
         by_id[dispute.submission_id].dispute = dispute if dispute.status == "open" else by_id[
             dispute.submission_id].dispute
+    for row in rows:
+        row.clearable_signal_ids = frozenset(signal.id for signal in row.signals
+                                             if fraud.clearable(signal, row.dispute is not None))
 
 
 def sparkline(snapshots: list[ViewSnapshot], width: int = 160, height: int = 36) -> str:

@@ -32,7 +32,8 @@ def _admins_only():
 
 def _context(**extra):
     return dict(labels=PLATFORM_LABELS, admin_id=current_user.id, now=utcnow(), sparkline=work_queue.sparkline,
-                bulk_max=fraud.BULK_VERIFY_MAX_RISK, **extra)
+                bulk_max=fraud.BULK_VERIFY_MAX_RISK,
+                row_actions=lambda row: service.queue_row_actions(row, current_user), **extra)
 
 
 def _row(submission_id: int, *, status: int = 200, error: str | None = None, notice: str | None = None):

@@ -8,7 +8,12 @@ Invariants:
 - a verified count publishes ``SnapshotVerified`` (``tracking.snapshots``); tracking
   never imports earnings, which sits above it;
 - ``has_open_fraud_flag`` is true while any of the clipper's posts has an open
-  fraud signal (see ``tracking.fraud``) — payouts hold while it is.
+  fraud signal (see ``tracking.fraud``) — payouts hold while it is;
+- a recorded clip file (``ClipRecorded``, published by submissions) runs the duplicate-clip
+  check here, so submissions never imports tracking;
+- ``allowed_actions`` is what post pages may offer (submissions' actions plus
+  ``report_views`` and ``dispute``); ``clear_signal`` refuses a dispute's signal while the
+  dispute is open (only resolving it clears it).
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ def on_submission_submitted(event: events.SubmissionSubmitted) -> None:
     start_tracking(event.submission_id, event.clipper_id, event.platform)
 
 
+def on_clip_recorded(event: events.ClipRecorded) -> None:
+    """Event handler: a post's new clip file raises ``duplicate_clip`` when another clipper has it."""
+    fraud.check_duplicate_clip(submissions.get(event.submission_id))
+
+
 def has_open_fraud_flag(clipper_id: int) -> bool:
     """True while any of the clipper's posts carries an open fraud signal (payouts hold)."""
     return fraud.has_open_fraud_flag(clipper_id)
@@ -65,6 +75,39 @@ def submissions_with_open_dispute(submission_ids) -> set[int]:
         return set()
     return set(db.session.scalars(select(Dispute.submission_id).where(
         Dispute.submission_id.in_(ids), Dispute.status == "open")))
+
+
+def allowed_actions(submission: Submission, user, *, dispute_open: bool | None = None) -> frozenset[str]:
+    """What ``user`` may do with a post now: the submissions actions (``resubmit``, ``upload_clip``,
+    ``review``, ``remove``) plus tracking's, on a live post: ``report_views`` (its clipper) and
+    ``dispute`` (its brand, while no dispute is open)."""
+    from app.tracking.snapshots import COUNTABLE_STATUSES
+
+    actions = set(submissions.allowed_actions(submission, user))
+    if submission.status not in COUNTABLE_STATUSES or not submissions.may_see(submission, user):
+        return frozenset(actions)
+    if user.role == "clipper":
+        actions.add("report_views")
+    elif user.role == "brand":
+        if dispute_open is None:
+            dispute_open = submission.id in submissions_with_open_dispute([submission.id])
+        if not dispute_open:
+            actions.add("dispute")
+    return frozenset(actions)
+
+
+def allowed_actions_for(items: list[Submission], user) -> dict[int, frozenset[str]]:
+    """``allowed_actions`` for a page of posts (open disputes in one query)."""
+    open_ids = submissions_with_open_dispute([s.id for s in items])
+    return {s.id: allowed_actions(s, user, dispute_open=s.id in open_ids) for s in items}
+
+
+def queue_row_actions(row, admin) -> frozenset[str]:
+    """What an admin may do to a queue row's post itself: ``remove`` while the submissions
+    transition table allows it (counts and signals have their own checks)."""
+    if getattr(admin, "role", None) != "admin":
+        return frozenset()
+    return frozenset({"remove"}) if (row.status, "removed") in submissions.TRANSITIONS else frozenset()
 
 
 def flag_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> FraudSignal:

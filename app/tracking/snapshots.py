@@ -5,6 +5,10 @@ Invariants:
   platform checks alike); ``decide`` is the only code that changes a snapshot's
   status: it checks ``TRANSITIONS``, locks the post's ``TrackingState`` row and then
   the snapshot (always in that order), and writes an audit event;
+- the one count created ``verified`` is a dispute's correction
+  (``record_verified_correction``: the ``(None, "verified")`` entry of ``TRANSITIONS``):
+  it locks ``TrackingState`` first, rejects the pending counts through ``decide`` and
+  audits the correction;
 - counts never go backwards silently: a count lower than the last verified one raises
   a ``count_dropped`` signal and stays pending; verifying it is refused (reject it,
   flag or remove the post, or resolve a dispute with an adjusted count);
@@ -31,7 +35,8 @@ from app.submissions import service as submissions
 from app.tracking import claims, fraud
 from app.tracking.models import TrackingState, ViewSnapshot
 
-TRANSITIONS = frozenset({("pending", "verified"), ("pending", "rejected")})
+# (None, to): how a snapshot may be created. Only a dispute's correction is created verified.
+TRANSITIONS = frozenset({(None, "pending"), (None, "verified"), ("pending", "verified"), ("pending", "rejected")})
 MAX_VIEWS = 10**12
 EVIDENCE_SOURCES = ("manual", "clipper_evidence")
 COUNTABLE_STATUSES = ("submitted", "approved")
@@ -170,6 +175,31 @@ def decide(snapshot_id: int, to_status: str, *, admin_id: int | None, reason: st
                  snapshot_id=snapshot.id, views=snapshot.views)
     if to_status == "verified":
         events.publish(events.SnapshotVerified(snapshot.id))
+    return snapshot
+
+
+def record_verified_correction(submission_id: int, views: int, *, admin_id: int, reason: str,
+                               superseded_reason: str, now: datetime | None = None) -> ViewSnapshot:
+    """A dispute's corrected count: verified at once (it may be lower than the last verified
+    count: explicit and audited); the pending counts, which would undo it, are rejected
+    through ``decide``. Publishes ``SnapshotVerified``. Does not commit."""
+    if (None, "verified") not in TRANSITIONS:
+        raise ConflictError("A count cannot be recorded as verified.")
+    now = now or utcnow()
+    state = lock_state(submission_id)
+    pending_ids = list(db.session.scalars(select(ViewSnapshot.id).where(
+        ViewSnapshot.submission_id == submission_id, ViewSnapshot.status == "pending").order_by(ViewSnapshot.id)))
+    for pending_id in pending_ids:
+        decide(pending_id, "rejected", admin_id=admin_id, reason=superseded_reason, now=now, claim=False)
+    snapshot = ViewSnapshot(submission_id=submission_id, views=views, source="manual", recorded_by_id=admin_id,
+                            recorded_at=now, status="verified", decided_by_id=admin_id, decided_at=now,
+                            decision_reason=reason)
+    db.session.add(snapshot)
+    db.session.flush()
+    state.last_verified_views, state.last_verified_at = views, now
+    audit.record(admin_id, "snapshot.corrected", "submission", submission_id, reason=reason,
+                 snapshot_id=snapshot.id, views=views)
+    events.publish(events.SnapshotVerified(snapshot.id))
     return snapshot
 
 

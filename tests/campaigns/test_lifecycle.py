@@ -146,6 +146,16 @@ def test_another_brand_cannot_submit_or_pause_my_campaign(db, people):
     assert db.session.get(Campaign, campaign_id).status == "draft"
 
 
+def test_a_brand_cannot_publish_its_own_pending_campaign_by_resuming_it(db, people):
+    campaign_id = campaign_in("pending_review", people)
+    with pytest.raises(ConflictError):
+        service.resume_campaign(campaign_id, people.brand.id)
+    db.session.rollback()
+    assert db.session.get(Campaign, campaign_id).status == "pending_review"
+    assert service.allowed_actions(db.session.get(Campaign, campaign_id), people.brand) == {"discard"}
+    assert service.allowed_actions(db.session.get(Campaign, campaign_id), people.admin) == {"review"}
+
+
 def test_requesting_changes_needs_a_reason_and_tells_the_brand(db, people):
     campaign_id = campaign_in("pending_review", people)
     with pytest.raises(ValidationError, match="Say what needs to change"):

@@ -17,10 +17,13 @@ def test_the_page_explains_every_amount_by_its_count(db, client, login_as):
     snapshot = verify(post, 1_234)
     later = verify(post, 2_000)
     earnings.release_due(utcnow() + timedelta(days=3, minutes=1))
-    page = login_as(campaign.clippers[0]).get("/payouts").get_data(as_text=True)
-
-    assert 'data-balance="pending">$0.00' in page
-    assert 'data-balance="available">$2.70' in page  # 300 gross - 30 fee
+    clipper = login_as(campaign.clippers[0])
+    balances = clipper.get("/payouts").get_data(as_text=True)
+    assert 'data-balance="pending">$0.00' in balances
+    assert 'data-balance="available">$2.70' in balances  # 300 gross - 30 fee
+    assert 'href="/earnings"' in balances
+    page = clipper.get("/earnings").get_data(as_text=True)
+    assert 'data-earnings="pending">$0.00' in page
     assert f"Count #{snapshot}: 1,234 views verified" in page and "→ $1.67 for you" in page
     assert f"Count #{later}: 2,000 views verified" in page
     assert "Released: $2.70 now available" in page
@@ -32,7 +35,7 @@ def test_a_clipper_sees_only_their_own_earnings(db, client, login_as):
     mine, theirs = approved_post(campaign, 0), approved_post(campaign, 1)
     verify(mine, 1_000)
     verify(theirs, 7_000)
-    page = login_as(campaign.clippers[0]).get("/payouts").get_data(as_text=True)
+    page = login_as(campaign.clippers[0]).get("/earnings").get_data(as_text=True)
     assert f"post-earnings-{mine}" in page
     assert f"post-earnings-{theirs}" not in page
     assert "$63.00" not in page

@@ -87,3 +87,26 @@ def test_only_the_campaigns_brand_disputes(app, world, login_as):
     assert post(other, f"/brand/submissions/{sid}/dispute", {"reason": "x"}, role="brand").status_code == 404
     with app.app_context():
         assert disputes.open_dispute_of(sid) is None
+
+
+def test_a_disputed_signal_is_not_cleared_by_a_direct_post(app, world, clients):
+    from app.tracking.models import FraudSignal
+
+    sid = approved_post(app, world)
+    verified(app, world, sid, 1_000)
+    brand, admin = clients(world.brand), clients(world.admin)
+    post(brand, f"/brand/submissions/{sid}/dispute", {"reason": "Views jumped overnight"}, role="brand")
+    with app.app_context():
+        signal_id = db.session.scalar(select(FraudSignal.id).where(FraudSignal.kind == "disputed"))
+        risk = db.session.get(TrackingState, sid).risk_score
+    page = admin.get("/admin/queue").get_data(as_text=True)
+    assert f"/admin/signals/{signal_id}/clear" not in page  # no button ...
+    refused = post(admin, f"/admin/signals/{signal_id}/clear", role="admin")  # ... and no way round it
+    assert refused.status_code == 409
+    assert "resolve the dispute to clear it" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(FraudSignal, signal_id).cleared_at is None
+        assert db.session.get(TrackingState, sid).risk_score == risk > 0
+        dispute_id = db.session.scalar(select(Dispute.id))
+        disputes.resolve(dispute_id, world.admin.id, "upheld", "counts match")
+        assert db.session.get(FraudSignal, signal_id).cleared_at is not None  # resolving clears it
