@@ -127,17 +127,32 @@ def check_code(user_id: int, purpose: str, code: str, *, now: datetime | None = 
     return row
 
 
+# A code's delivery: queued until the job sends it or gives up; a late success still counts.
+DELIVERY_TRANSITIONS = frozenset({("queued", "sent"), ("queued", "failed"), ("failed", "sent")})
+
+
+def _move_delivery(row: OneTimeCode, to_status: str) -> None:
+    """The one place ``delivery_status`` changes (row locked by the caller); a repeat is a no-op
+    (a job run twice), any other move is a bug and raises. Delivery is logged, not audited."""
+    if row.delivery_status == to_status:
+        return
+    if (row.delivery_status, to_status) not in DELIVERY_TRANSITIONS:
+        raise ValueError(f"code delivery cannot go from {row.delivery_status} to {to_status}")
+    row.delivery_status = to_status
+
+
 def record_delivery(code_id: int, *, ok: bool, error: str | None = None, final: bool = True) -> None:
-    row = db.session.get(OneTimeCode, code_id)
+    row = db.session.scalar(select(OneTimeCode).where(OneTimeCode.id == code_id).with_for_update())
     if row is None:
         return
     row.delivery_attempts += 1
     if ok:
-        row.delivery_status, row.sent_at, row.delivery_error = "sent", utcnow(), None
+        _move_delivery(row, "sent")
+        row.sent_at, row.delivery_error = utcnow(), None
     else:
         row.delivery_error = (error or "unknown error")[:300]
         if final:
-            row.delivery_status = "failed"
+            _move_delivery(row, "failed")
     db.session.commit()
 
 
