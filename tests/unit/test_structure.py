@@ -75,6 +75,11 @@ def app_import_graph() -> dict[str, set[str]]:
     return {module: set(graph.find_modules_directly_imported_by(module)) for module in graph.modules}
 
 
+def is_state_column(name: str) -> bool:
+    # an HTTP status kept on an error object is a fact, not a state that moves
+    return name == "status" or (name.endswith("_status") and name != "http_status")
+
+
 def status_assignments_outside_transitions(source: str) -> list[int]:
     """Line numbers of ``x.status = ...`` (or ``x.<name>_status = ...``) not inside a function
     that reads a ``*TRANSITIONS`` table."""
@@ -92,7 +97,7 @@ def status_assignments_outside_transitions(source: str) -> list[int]:
             for target in targets:
                 for leaf in ast.walk(target):
                     if (isinstance(leaf, ast.Attribute) and isinstance(leaf.ctx, ast.Store)
-                            and (leaf.attr == "status" or (leaf.attr.endswith("_status") and leaf.attr != "http_status"))):
+                            and is_state_column(leaf.attr)):
                         lines.append(leaf.lineno)
         return lines
 
