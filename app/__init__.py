@@ -102,7 +102,7 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import bp as accounts_bp
     from app.accounts.staff_routes import bp as staff_auth_bp
     from app.accounts.step_up import bp as step_up_bp
-    from app.campaigns.review_routes import bp as campaign_review_bp
+    from app.admin.campaign_review import bp as campaign_review_bp
     from app.campaigns.routes import bp as campaigns_bp
     from app.core.routes import bp as core_bp
     from app.earnings.routes import bp as earnings_bp

@@ -1,5 +1,5 @@
 """Brand pages for change requests: ask for a new CPM/budget on a live campaign, or take a
-pending request back. (The admin decisions live in ``review_routes``.)
+pending request back. (The admin decisions live in ``app/admin/campaign_review``.)
 
 Invariants: brands only; ownership is checked by ``change_requests`` (another brand's
 campaign or request is a 404); a refused request flashes its message and changes

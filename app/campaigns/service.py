@@ -242,7 +242,8 @@ def discard_campaign(campaign_id: int, admin_id: int, reason: str) -> Campaign:
 def allowed_actions(campaign: Campaign, user) -> frozenset[str]:
     """What ``user`` may do with ``campaign`` now, from ``TRANSITIONS`` and who they are: its
     brand ``edit`` (a draft), ``edit_live`` (published or paused) and the ``BRAND_MOVES``
-    (submit, pause, resume, complete, discard); staff ``review`` (approve, request changes)."""
+    (submit, pause, resume, complete, discard) and ``see_refunds`` (a completed campaign's unspent
+    budget goes back: the list is payments' page); staff ``review`` (approve, request changes)."""
     role, status = getattr(user, "role", None), campaign.status
     if role == "brand" and campaign.brand_id == user.id:
         actions = {action for action, pairs in BRAND_MOVES.items()
@@ -251,6 +252,8 @@ def allowed_actions(campaign: Campaign, user) -> frozenset[str]:
             actions.add("edit")
         if status in LIVE_STATUSES:
             actions.add("edit_live")
+        if status == "completed":
+            actions.add("see_refunds")
         return frozenset(actions)
     if role in STAFF and any(pair[0] == status and pair in TRANSITIONS for pair in ADMIN_REVIEW):
         return frozenset({"review"})

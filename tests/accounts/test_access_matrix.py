@@ -161,7 +161,8 @@ ACCESS: dict[str, Access] = {
     "tracking.bulk_verify": roles("admin"),
     "payments.stripe_webhook": OPEN,  # the Stripe signature is the only authority (400 for everyone)
     "payments.fund_with_card": roles("brand"),
-    "payments.record_funding": roles("admin"),
+    "payments.campaign_refunds": roles("brand"),
+    "campaign_review.record_funding": roles("admin"),
 }
 
 # URL parameters naming one object: the table's ids name nothing, so a session that passes

@@ -132,6 +132,14 @@ def test_closing_a_campaign_refunds_the_unspent_escrow_after_the_hold(
     payment_refunds.record_offline_refund(refunds["offline"].id, "RET-77", admin.id)
     refunds_account = ledger.get_account("campaign", campaign_id, "campaign_refunds", "USD")
     assert ledger.balance(refunds_account) == 0
-    page = login_as(brand).get(f"/brand/campaigns/{campaign_id}").get_data(as_text=True)
-    assert "by card refund" in page and "RET-77" in page
+    brand_client = login_as(brand)
+    page = brand_client.get(f"/brand/campaigns/{campaign_id}").get_data(as_text=True)
+    assert f'href="/brand/campaigns/{campaign_id}/refunds"' in page  # the fragment's place and no-JS link
+    refunds_page = brand_client.get(f"/brand/campaigns/{campaign_id}/refunds").get_data(as_text=True)
+    assert "by card refund" in refunds_page and "RET-77" in refunds_page
+    fragment = brand_client.get(f"/brand/campaigns/{campaign_id}/refunds",
+                                headers={"HX-Request": "true", "HX-Request-Type": "partial"}).get_data(as_text=True)
+    assert "by card refund" in fragment and "<h1>" not in fragment
+    other_brand = login_as(make_user("brand"))
+    assert other_brand.get(f"/brand/campaigns/{campaign_id}/refunds").status_code == 404  # never another's
     assert ledger.check_integrity() == []
