@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 from app.campaigns import browse
 from app.campaigns.models import PLATFORMS, Campaign
 from app.db import utcnow
-from tests.campaigns.seeding import seed_campaigns
 from tests.factories import PARTIAL, make_user
+from tests.factories.feed import seed_campaigns
 
 COUNT = 100_000
 
@@ -192,7 +192,7 @@ def test_bad_feed_input_is_a_clear_422(app, db):
 
 
 def test_the_feed_hides_drafts_ended_unfunded_and_paused(db, people):
-    from tests.campaigns.conftest import create_draft, create_published, fund
+    from tests.factories import create_draft, create_published, fund_campaign
 
     live = create_published(people.brand.id, people.admin.id, title="Live")
     create_draft(people.brand.id, title="Draft")
@@ -201,7 +201,7 @@ def test_the_feed_hides_drafts_ended_unfunded_and_paused(db, people):
 
     service.pause_campaign(paused, people.brand.id)
     unfunded_draft = create_draft(people.brand.id)
-    fund(unfunded_draft, people.admin.id, 100)
+    fund_campaign(unfunded_draft, people.admin.id, 100)
     make_user("clipper")
     ids = [card.id for card in browse.feed_page(browse.FeedFilters()).cards]
     assert ids == [live]
