@@ -51,37 +51,60 @@ def queued_pairs(redis_client) -> list[tuple[int, str]]:
     return [(int(sid), slot) for job in jobs for sid, slot in job.args[1]], jobs
 
 
+def run_at_once(app, count: int, work) -> list:
+    """Run ``work()`` in ``count`` threads released together (each in its own app context);
+    their results in finishing order. Never hangs: the barrier and the joins time out, and an
+    exception in a thread fails the test with that exception."""
+    barrier = threading.Barrier(count, timeout=30)
+    results, errors = [], []
+
+    def runner():
+        try:
+            with app.app_context():
+                barrier.wait()
+                results.append(work())
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=runner, daemon=True) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a scheduler hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
 def test_two_schedulers_enqueue_exactly_one_check_per_post_per_slot(app, world, redis_client, monkeypatch):
     from app.submissions import service
 
     monkeypatch.setattr(service, "MAX_POSTS_PER_CAMPAIGN", 100)
-    posts = [approved_post(world, 0, url=youtube_url(n)) for n in range(60)]
-    posts += [approved_post(world, 1, n=n) for n in range(5)]  # TikTok: batched per clipper
+    youtube = [approved_post(world, 0, url=youtube_url(n)) for n in range(60)]
+    tiktok = [approved_post(world, 1, n=n) for n in range(5)]  # TikTok: batched per clipper
+    posts = youtube + tiktok
     now = utcnow() + timedelta(minutes=1)
-    barrier = threading.Barrier(2)
-    counts = []
-
-    def scheduler():
-        with app.app_context():
-            barrier.wait()
-            counts.append(schedule_due_checks(now))
-
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    counts = run_at_once(app, 2, lambda: schedule_due_checks(now))
+    # Which scheduler claims which posts depends on the interleaving (any split is right,
+    # including all to one); together they enqueue each post exactly once.
     pairs, jobs = queued_pairs(redis_client)
-    assert sum(counts) == 65  # the posts were split between the schedulers, none claimed twice
-    assert sorted(sid for sid, _ in pairs) == sorted(posts)  # each post exactly once
+    assert len(counts) == 2 and sum(counts) == 65  # none claimed twice
+    assert sorted(sid for sid, _ in pairs) == sorted(posts)  # each post exactly once: no duplicate, none missed
     assert {slot for _, slot in pairs} == {"h0"}
-    assert sorted(len(job.args[1]) for job in jobs) == [5, 10, 50]  # 50 per platform call, TikTok apart
+    for job in jobs:  # whatever the split: batches of at most 50 posts of one platform
+        platform, batch = job.args[0], [sid for sid, _ in job.args[1]]
+        assert 1 <= len(batch) <= 50
+        assert set(batch) <= set(youtube if platform == "youtube_shorts" else tiktok)
     assert all(job.retries_left == 5 and job.origin == "views" for job in jobs)
     with app.app_context():
         assert schedule_due_checks(now + timedelta(minutes=30)) == 0  # same slot: nothing new
         assert schedule_due_checks(now + timedelta(hours=1)) == 65  # next slot: everyone again
-    pairs, _ = queued_pairs(redis_client)
+    pairs, jobs = queued_pairs(redis_client)
     assert sorted(slot for _, slot in pairs).count("h1") == 65
+    one_scheduler = [job for job in jobs if job.args[1][0][1] == "h1"]
+    assert sorted(len(job.args[1]) for job in one_scheduler) == [5, 10, 50]  # 50 per platform call, TikTok apart
 
 
 def test_youtube_check_records_one_pending_count_per_slot(app, world, fake):
