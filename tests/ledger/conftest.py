@@ -45,7 +45,7 @@ def run_together(application, count: int, work) -> list:
     exception raised."""
     from app.extensions import db
 
-    barrier = threading.Barrier(count)
+    barrier = threading.Barrier(count, timeout=30)  # never hangs if a thread dies first
     results: list = [None] * count
 
     def runner(i: int) -> None:
@@ -60,7 +60,7 @@ def run_together(application, count: int, work) -> list:
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=runner, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:

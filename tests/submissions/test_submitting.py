@@ -144,7 +144,7 @@ def test_a_post_is_submitted_once_across_clippers_and_campaigns(app, world, logi
 
 def test_concurrent_submissions_of_one_post_store_exactly_one(app):
     world = build_world(app, clippers=6)
-    barrier = threading.Barrier(len(world.clippers))
+    barrier = threading.Barrier(len(world.clippers), timeout=30)  # never hangs if a thread dies first
     outcomes: list[str] = []
 
     def attempt(clipper_id: int):
@@ -156,11 +156,12 @@ def test_concurrent_submissions_of_one_post_store_exactly_one(app):
             except ConflictError as error:
                 outcomes.append(error.message)
 
-    threads = [threading.Thread(target=attempt, args=(c.id,)) for c in world.clippers]
+    threads = [threading.Thread(target=attempt, args=(c.id,), daemon=True) for c in world.clippers]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a submission hung (lock wait?)"
     assert sorted(outcomes) == sorted(["ok"] + [service.ALREADY_SUBMITTED] * 5)
     assert count_submissions(app) == 1
 

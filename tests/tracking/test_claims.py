@@ -14,7 +14,7 @@ from tests.factories import approved_post, new_user, pending_count
 
 
 def run_together(app, targets) -> list:
-    barrier = threading.Barrier(len(targets))
+    barrier = threading.Barrier(len(targets), timeout=30)  # never hangs if a thread dies first
     results: list = [None] * len(targets)
 
     def run(i, fn):
@@ -22,11 +22,12 @@ def run_together(app, targets) -> list:
             barrier.wait()
             results[i] = fn()
 
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(targets)]
+    threads = [threading.Thread(target=run, args=(i, fn), daemon=True) for i, fn in enumerate(targets)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a thread hung (lock wait?)"
     return results
 
 
