@@ -9,7 +9,7 @@ database ``contentflow_bench_feed`` on that server, nothing else is touched)::
     scripts/test-services.sh stop
 
 In-process (Flask test client, no network), ``LOG_LEVEL=WARNING``, anonymous requests (the
-feed is public). Seeds with ``tests/campaigns/seeding.py`` (one INSERT ... SELECT over
+feed is public). Seeds with ``tests/factories/feed.py`` (one INSERT ... SELECT over
 generate_series, plus the escrow accounts). Each case is measured ``--rounds`` times,
 taking turns with the bare route so a noisy neighbour slows them alike; the best round
 of each counts.
@@ -72,7 +72,7 @@ def main() -> None:
     from app.campaigns import browse
     from app.db import utcnow
     from app.extensions import db
-    from tests.campaigns.seeding import seed_campaigns
+    from tests.factories.feed import seed_campaigns
 
     app = create_app({"RATELIMIT_ENABLED": False})
     with app.app_context():

@@ -156,6 +156,14 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
+def world(app):
+    """A brand, an admin, their funded live campaign and two clippers approved for it."""
+    from tests.factories import build_world
+
+    return build_world(app, clippers=2)
+
+
+@pytest.fixture
 def client(app):
     app.test_client_class = IsolatedClient
     return app.test_client()

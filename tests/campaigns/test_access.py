@@ -11,8 +11,8 @@ import pytest
 from app.campaigns import applications
 from app.campaigns.models import CampaignAsset
 from app.db import utcnow
-from tests.campaigns.conftest import create_draft, create_published
 from tests.conftest import csrf_token_from
+from tests.factories import create_draft, create_published
 
 ROLES = ("anonymous", "owner", "other_brand", "participant", "applicant", "admin")
 LOGIN, OK = "login", "ok"

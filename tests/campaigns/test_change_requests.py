@@ -15,11 +15,11 @@ from app.campaigns.models import CHANGE_REQUEST_STATUSES, Campaign, CampaignChan
 from app.errors import ConflictError, NotFoundError, ValidationError
 from app.ledger import service as ledger
 from app.notifications.models import Notification
-from tests.campaigns.conftest import create_draft, create_published, fund
 from tests.campaigns.test_concurrency import race
 from tests.conftest import csrf_token_from
+from tests.factories import create_draft, create_published, fund_campaign
 
-# valid_values(): CPM $2.50, budget $5,000.00, fully funded by create_published.
+# campaign_values(): CPM $2.50, budget $5,000.00, fully funded by create_published.
 CPM, BUDGET = 250, 500_000
 
 
@@ -106,7 +106,7 @@ def test_a_larger_budget_needs_funding_before_approval(db, people):
     db.session.rollback()
     assert terms(db, campaign_id) == (CPM, BUDGET)
     assert db.session.get(CampaignChangeRequest, change.id).status == "pending"
-    fund(campaign_id, people.admin.id, 100_000, reference="WIRE-2")
+    fund_campaign(campaign_id, people.admin.id, 100_000, reference="WIRE-2")
     change_requests.approve_change_request(change.id, people.admin.id)
     assert terms(db, campaign_id) == (CPM, BUDGET + 100_000)
 
@@ -138,7 +138,7 @@ def test_one_pending_request_per_campaign(db, people):
 def test_only_live_campaigns_take_requests(db, people, status):
     campaign_id = create_draft(people.brand.id)
     if status == "pending_review":
-        fund(campaign_id, people.admin.id)
+        fund_campaign(campaign_id, people.admin.id)
         service.submit_campaign(campaign_id, people.brand.id)
     with pytest.raises(ConflictError):
         change_requests.request_change(campaign_id, people.brand.id, cpm_cents=300)

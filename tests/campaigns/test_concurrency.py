@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.campaigns import applications
 from app.campaigns.models import Application
 from app.errors import DomainError
-from tests.campaigns.conftest import create_published
+from tests.factories import create_published
 
 
 def race(app, *calls):

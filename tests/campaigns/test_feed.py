@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 from app.campaigns import browse
 from app.campaigns.models import PLATFORMS, Campaign
 from app.db import utcnow
-from tests.campaigns.seeding import seed_campaigns
 from tests.factories import PARTIAL, make_user
+from tests.factories.feed import seed_campaigns
 
 COUNT = 100_000
 
@@ -69,12 +69,19 @@ def walk(filters, now, limit, between_pages=None) -> list[int]:
 
 
 class Publisher(threading.Thread):
-    """Publishes matching campaigns (newest, and at every CPM) while the walk runs."""
+    """Publishes matching campaigns (newest, and at every CPM) while the walk runs.
+    ``wait_for_more`` lets the walk wait until one more is committed (no sleep timing)."""
 
     def __init__(self, app, brand_id, now):
         super().__init__(daemon=True)
         self.app, self.brand_id, self.now = app, brand_id, now
         self.stop, self.ids = threading.Event(), []
+        self.published = threading.Condition()
+
+    def wait_for_more(self, timeout: float = 10) -> None:
+        with self.published:
+            seen = len(self.ids)
+            self.published.wait_for(lambda: len(self.ids) > seen or not self.is_alive(), timeout=timeout)
 
     def run(self):
         from app.extensions import db
@@ -97,7 +104,9 @@ class Publisher(threading.Thread):
                             may_go_negative, created_at)
                         VALUES ('campaign', :id, 'campaign_escrow', 'USD', 5000, false, :now)"""),
                         {"id": new_id, "now": self.now})
-                self.ids.append(new_id)
+                with self.published:
+                    self.ids.append(new_id)
+                    self.published.notify_all()
                 time.sleep(0.002)
 
 
@@ -117,9 +126,9 @@ def walk_while_publishing(app, db, people, now, rows, sort):
     try:
         pages = {"n": 0}
 
-        def pause():  # give the publisher a chance to commit between pages
+        def pause():  # the publisher commits at least one more campaign between pages, however loaded the machine
             pages["n"] += 1
-            time.sleep(0.003)
+            publisher.wait_for_more()
 
         seen = walk(filters, now, limit=100, between_pages=pause)
     finally:
@@ -192,7 +201,7 @@ def test_bad_feed_input_is_a_clear_422(app, db):
 
 
 def test_the_feed_hides_drafts_ended_unfunded_and_paused(db, people):
-    from tests.campaigns.conftest import create_draft, create_published, fund
+    from tests.factories import create_draft, create_published, fund_campaign
 
     live = create_published(people.brand.id, people.admin.id, title="Live")
     create_draft(people.brand.id, title="Draft")
@@ -201,7 +210,7 @@ def test_the_feed_hides_drafts_ended_unfunded_and_paused(db, people):
 
     service.pause_campaign(paused, people.brand.id)
     unfunded_draft = create_draft(people.brand.id)
-    fund(unfunded_draft, people.admin.id, 100)
+    fund_campaign(unfunded_draft, people.admin.id, 100)
     make_user("clipper")
     ids = [card.id for card in browse.feed_page(browse.FeedFilters()).cards]
     assert ids == [live]

@@ -15,7 +15,7 @@ from app.campaigns import applications, escrow, service
 from app.campaigns.models import APPLICATION_STATUSES, CAMPAIGN_STATUSES, Application, Campaign
 from app.errors import ConflictError, NotFoundError, ValidationError
 from app.notifications.models import Notification
-from tests.campaigns.conftest import create_draft, create_published, fund
+from tests.factories import create_draft, create_published, fund_campaign
 
 EXPECTED_CAMPAIGN_TRANSITIONS = {
     ("draft", "pending_review"), ("pending_review", "published"), ("pending_review", "draft"),
@@ -31,7 +31,7 @@ def campaign_in(status: str, people) -> int:
     """A funded campaign brought to ``status`` through the real service functions."""
     brand, admin = people.brand.id, people.admin.id
     campaign_id = create_draft(brand)
-    fund(campaign_id, admin)
+    fund_campaign(campaign_id, admin)
     if status == "discarded":
         service.withdraw_campaign(campaign_id, brand)
     if status in ("pending_review", "published", "paused", "completed"):
@@ -124,7 +124,7 @@ def test_every_application_transition_from(db, people, from_status):
 
 def test_an_unfunded_campaign_cannot_be_submitted(db, people):
     campaign_id = create_draft(people.brand.id)
-    fund(campaign_id, people.admin.id, amount_cents=100_000)  # a fifth of the budget
+    fund_campaign(campaign_id, people.admin.id, amount_cents=100_000)  # a fifth of the budget
     with pytest.raises(ValidationError, match=r"Fund the campaign before submitting: \$1,000.00 of \$5,000.00"):
         service.submit_campaign(campaign_id, people.brand.id)
     db.session.rollback()
@@ -139,7 +139,7 @@ def test_an_incomplete_draft_cannot_be_submitted(db, people):
 
 def test_another_brand_cannot_submit_or_pause_my_campaign(db, people):
     campaign_id = create_draft(people.brand.id)
-    fund(campaign_id, people.admin.id)
+    fund_campaign(campaign_id, people.admin.id)
     for action in (service.submit_campaign, service.pause_campaign, service.withdraw_campaign):
         with pytest.raises(NotFoundError):
             action(campaign_id, people.other_brand.id)
@@ -184,11 +184,11 @@ def test_approval_publishes_audits_who_and_notifies_the_brand(db, people):
 def test_offline_funding_goes_through_the_ledger_once_per_reference(db, people):
     campaign_id = create_draft(people.brand.id)
     assert escrow.funded_cents(campaign_id) == 0
-    assert fund(campaign_id, people.admin.id, 300_000, "WIRE-7") == 300_000
-    assert fund(campaign_id, people.admin.id, 300_000, "WIRE-7") == 300_000  # the same payment again
-    assert fund(campaign_id, people.admin.id, 200_000, "WIRE-8") == 500_000
+    assert fund_campaign(campaign_id, people.admin.id, 300_000, "WIRE-7") == 300_000
+    assert fund_campaign(campaign_id, people.admin.id, 300_000, "WIRE-7") == 300_000  # the same payment again
+    assert fund_campaign(campaign_id, people.admin.id, 200_000, "WIRE-8") == 500_000
     with pytest.raises(ConflictError):
-        fund(campaign_id, people.admin.id, 999, "WIRE-8")  # same reference, other amount
+        fund_campaign(campaign_id, people.admin.id, 999, "WIRE-8")  # same reference, other amount
     db.session.rollback()
     assert escrow.funded_cents(campaign_id) == 500_000
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "campaign.funding_recorded")).all()
@@ -202,7 +202,7 @@ def test_offline_funding_goes_through_the_ledger_once_per_reference(db, people):
 def test_offline_funding_refuses_bad_amounts(db, people, amount):
     campaign_id = create_draft(people.brand.id)
     with pytest.raises(ValidationError):
-        fund(campaign_id, people.admin.id, amount)
+        fund_campaign(campaign_id, people.admin.id, amount)
     assert escrow.funded_cents(campaign_id) == 0
 
 

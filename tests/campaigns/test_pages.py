@@ -10,9 +10,8 @@ from sqlalchemy import select
 from app.audit.models import AuditEvent
 from app.campaigns import applications
 from app.campaigns.models import Application, Campaign
-from tests.campaigns.conftest import create_draft, create_published, fund
 from tests.conftest import csrf_token_from
-from tests.factories import PARTIAL
+from tests.factories import PARTIAL, create_draft, create_published, fund_campaign
 
 
 def signed_in(app, login_as, user):
@@ -25,7 +24,7 @@ def submitted(people) -> int:
     from app.campaigns import service
 
     campaign_id = create_draft(people.brand.id, title="Needs review")
-    fund(campaign_id, people.admin.id)
+    fund_campaign(campaign_id, people.admin.id)
     service.submit_campaign(campaign_id, people.brand.id)
     return campaign_id
 

@@ -11,8 +11,8 @@ import requests
 from sqlalchemy import func, select
 
 from app.campaigns.models import CampaignAsset
-from tests.campaigns.conftest import create_draft
 from tests.conftest import csrf_token_from
+from tests.factories import create_draft
 from tests.storage.conftest import BUCKET, KIND_LIMITS, aws_credentials, make_app, moto_endpoint  # noqa: F401
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"p" * 2000

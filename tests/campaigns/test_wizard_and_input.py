@@ -11,9 +11,8 @@ from sqlalchemy import func, select, update
 from app.campaigns import service
 from app.campaigns.models import Campaign
 from app.errors import ValidationError
-from tests.campaigns.conftest import create_draft, create_published, fund, valid_values
 from tests.conftest import csrf_token_from
-from tests.factories import PARTIAL
+from tests.factories import PARTIAL, campaign_values, create_draft, create_published, fund_campaign
 
 BASICS = {"title": "Summer drop", "brief": "Three clips.\nKeep it short.", "platforms": ["tiktok", "x"],
           "requirements": "#ad", "destination_url": ""}
@@ -61,7 +60,7 @@ def test_the_wizard_without_javascript_redirects_step_by_step_and_submits(db, br
     response = post(brand_client, f"/brand/campaigns/{campaign_id}/submit", {})
     page = brand_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Fund the campaign before submitting" in page
-    fund(campaign_id, people.admin.id)
+    fund_campaign(campaign_id, people.admin.id)
     post(brand_client, f"/brand/campaigns/{campaign_id}/submit", {})
     db.session.expire_all()
     assert db.session.get(Campaign, campaign_id).status == "pending_review"
@@ -140,7 +139,7 @@ def test_end_before_start_is_refused(db, brand_client, people):
     ({"cpm_cents": 2.5}, "cpm_cents"), ({"currency": "BTC"}, "currency"), ({"approval_mode": "vibes"}, "approval_mode"),
 ])
 def test_the_service_refuses_bad_values_and_creates_nothing(db, people, change, field):
-    values = valid_values(**change)
+    values = campaign_values(**change)
     with pytest.raises(ValidationError) as caught:
         service.create_campaign(people.brand.id, **values)
     assert caught.value.field == field
@@ -150,7 +149,7 @@ def test_the_service_refuses_bad_values_and_creates_nothing(db, people, change, 
 
 
 def test_end_before_start_is_refused_by_the_service(db, people):
-    values = valid_values()
+    values = campaign_values()
     values["ends_at"], values["starts_at"] = values["starts_at"], values["ends_at"]
     with pytest.raises(ValidationError, match="end date must be after"):
         service.create_campaign(people.brand.id, **values)

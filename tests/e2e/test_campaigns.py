@@ -154,7 +154,7 @@ def test_brand_creates_admin_approves_clipper_applies_and_downloads(browser, pag
 
 
 def test_the_feed_loads_more_cards_as_the_phone_scrolls(page, live_server, db):
-    from tests.campaigns.seeding import seed_campaigns
+    from tests.factories.feed import seed_campaigns
 
     brand = make_user("brand")
     with db.engine.begin() as connection:

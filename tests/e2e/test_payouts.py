@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.payouts.run import run_payouts
-from tests.payouts.conftest import manual_clipper
+from tests.factories import manual_clipper
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
-from tests.submissions.world import build_world
-from tests.tracking.conftest import approved_post, pending_count
+from tests.factories import PASSWORD, approved_post, build_world, pending_count
 
 pytestmark = pytest.mark.e2e
 
@@ -60,9 +58,9 @@ def test_clipper_on_a_phone_submits_a_post_link_and_sees_it_pending(page, live_s
 
 def test_admin_verifies_a_count_with_the_keyboard_and_the_brand_sees_it(page, live_server, app, browser):
     world = build_world(app, clippers=2)
-    quiet = approved_post(app, world, 1, n=5)
-    pending_count(app, quiet, 10)
-    sid = approved_post(app, world, 0)
+    quiet = approved_post(world, 1, n=5)
+    pending_count(quiet, 10, app=app)
+    sid = approved_post(world, 0)
     with app.app_context():
         from app.extensions import db
         from app.tracking import service
@@ -72,7 +70,7 @@ def test_admin_verifies_a_count_with_the_keyboard_and_the_brand_sees_it(page, li
         from app.tracking import claims
 
         claims.release(quiet, world.admin.id)
-    pending_count(app, sid, 12_345)
+    pending_count(sid, 12_345, app=app)
     base = live_server.url
     errors = watch_console(page)
     # The bell's htmx poll on the 2FA page is redirected back to the 2FA page before TOTP is

@@ -15,8 +15,8 @@ from app.payments import funding
 from app.payments import refunds as payment_refunds
 from app.payments.models import CampaignPayment, CampaignRefund
 from tests.conftest import csrf_token_from
-from tests.earnings.conftest import approved_post, escrow, make_campaign, verify
-from tests.factories import PARTIAL, make_user
+from tests.earnings.conftest import escrow
+from tests.factories import PARTIAL, approved_post, build_world, make_user, verified_count
 
 URL = "/webhooks/stripe"
 
@@ -111,12 +111,12 @@ def test_closing_a_campaign_refunds_the_unspent_escrow_after_the_hold(
     funding.record_offline_funding(campaign_id, 5_000, "wire-extra", admin.id)  # more than the budget
     campaigns.submit_campaign(campaign_id, brand.id)
     campaigns.approve_campaign(campaign_id, admin.id)
-    world = make_campaign(brand=brand, admin=admin)  # a clipper pool; its own campaign is unrelated
+    world = build_world(brand=brand, admin=admin)  # a clipper pool; its own campaign is unrelated
     from app.campaigns import applications
 
     applications.apply(campaign_id, world.clippers[0].id, "I cut fast, clean clips.")
-    world.id = campaign_id
-    verify(approved_post(world), 10_000)  # 2,000 cents earned
+    world.campaign_id = campaign_id
+    verified_count(approved_post(world), 10_000)  # 2,000 cents earned
     campaigns.complete_campaign(campaign_id, brand.id)
 
     assert payment_refunds.refund_due_campaigns(utcnow() + timedelta(days=1)) == 0  # the hold is not over

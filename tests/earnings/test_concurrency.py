@@ -8,15 +8,16 @@ from sqlalchemy import func, select
 
 from app.earnings.models import SubmissionEarning
 from app.ledger import service as ledger
-from tests.earnings.conftest import approved_post, escrow, make_campaign, verify
+from tests.earnings.conftest import escrow
+from tests.factories import approved_post, build_world, verified_count
 
 
 def test_fifty_concurrent_verifications_never_overspend_the_escrow(app, db):
     from app.extensions import db as database
     from app.tracking import snapshots
 
-    campaign = make_campaign(cpm_cents=1_000, budget_cents=10_000, clippers=3)
-    verify(approved_post(campaign, 0), 9_000)  # 1,000 cents left
+    campaign = build_world(cpm_cents=1_000, budget_cents=10_000, clippers=3)
+    verified_count(approved_post(campaign, 0), 9_000)  # 1,000 cents left
     posts = [approved_post(campaign, i % 3) for i in range(50)]
     snapshot_ids = []
     for post in posts:
@@ -45,9 +46,9 @@ def test_fifty_concurrent_verifications_never_overspend_the_escrow(app, db):
 
     assert errors == []
     database.session.expire_all()
-    assert escrow(campaign.id) == 0
+    assert escrow(campaign.campaign_id) == 0
     spent = database.session.scalar(select(func.sum(SubmissionEarning.gross_cents)).where(
-        SubmissionEarning.campaign_id == campaign.id))
+        SubmissionEarning.campaign_id == campaign.campaign_id))
     assert spent == 10_000  # 9,000 + exactly the 1,000 that was left: 27 posts x 37 + one post of 1
     full = database.session.scalar(select(func.count()).where(SubmissionEarning.gross_cents == 37))
     assert full == 27

@@ -7,15 +7,14 @@ from datetime import timedelta
 
 from app.db import utcnow
 from app.earnings import service as earnings
-from tests.earnings.conftest import approved_post, make_campaign, verify
-from tests.factories import make_user
+from tests.factories import approved_post, build_world, make_user, verified_count
 
 
 def test_the_page_explains_every_amount_by_its_count(db, client, login_as):
-    campaign = make_campaign(cpm_cents=150)
+    campaign = build_world(cpm_cents=150)
     post = approved_post(campaign)
-    snapshot = verify(post, 1_234)
-    later = verify(post, 2_000)
+    snapshot = verified_count(post, 1_234)
+    later = verified_count(post, 2_000)
     earnings.release_due(utcnow() + timedelta(days=3, minutes=1))
     clipper = login_as(campaign.clippers[0])
     balances = clipper.get("/payouts").get_data(as_text=True)
@@ -31,10 +30,10 @@ def test_the_page_explains_every_amount_by_its_count(db, client, login_as):
 
 
 def test_a_clipper_sees_only_their_own_earnings(db, client, login_as):
-    campaign = make_campaign(cpm_cents=1_000, clippers=2)
+    campaign = build_world(cpm_cents=1_000, clippers=2)
     mine, theirs = approved_post(campaign, 0), approved_post(campaign, 1)
-    verify(mine, 1_000)
-    verify(theirs, 7_000)
+    verified_count(mine, 1_000)
+    verified_count(theirs, 7_000)
     page = login_as(campaign.clippers[0]).get("/earnings").get_data(as_text=True)
     assert f"post-earnings-{mine}" in page
     assert f"post-earnings-{theirs}" not in page

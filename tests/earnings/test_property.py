@@ -29,8 +29,7 @@ from app.extensions import db
 from app.ledger import service as ledger
 from app.ledger.models import LedgerAccount
 from app.payouts.models import Payout
-from tests.earnings.conftest import approved_post, make_campaign
-from tests.factories import make_user
+from tests.factories import approved_post, build_world, make_user
 
 CLIPPERS = 3
 
@@ -41,7 +40,7 @@ class EarningsMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         w = self.world
-        self.campaign = make_campaign(cpm_cents=150, budget_cents=2_000, max_payout_per_post_cents=1_500,
+        self.campaign = build_world(cpm_cents=150, budget_cents=2_000, max_payout_per_post_cents=1_500,
                                       max_earnings_per_clipper_cents=1_800, hold_days=2, brand=w["brand"],
                                       admin=w["admin"], clipper_users=w["clippers"])
         self.funded = 2_000
@@ -59,13 +58,13 @@ class EarningsMachine(RuleBasedStateMachine):
         from app.payments import funding
 
         reference = f"ref-{len(self.world['refs'])}"
-        funding.record_offline_funding(self.campaign.id, amount, reference, self.world["admin"].id)
+        funding.record_offline_funding(self.campaign.campaign_id, amount, reference, self.world["admin"].id)
         self.world["refs"].append(amount)
         self.funded += amount
         if self.status() == "paused":  # spent, now topped up: the brand resumes it
             from app.campaigns import service
 
-            service.resume_campaign(self.campaign.id, self.world["brand"].id)
+            service.resume_campaign(self.campaign.campaign_id, self.world["brand"].id)
 
     @precondition(lambda self: len(self.posts) < 12 and self.status() == "published")
     @rule(clipper=st.integers(0, CLIPPERS - 1))
@@ -141,7 +140,7 @@ class EarningsMachine(RuleBasedStateMachine):
         from app.payments import refunds
         from app.payments.models import CampaignRefund
 
-        service.complete_campaign(self.campaign.id, self.world["brand"].id)
+        service.complete_campaign(self.campaign.campaign_id, self.world["brand"].id)
         refunds.refund_due_campaigns(utcnow() + timedelta(days=30))
         for refund in db.session.scalars(select(CampaignRefund).where(CampaignRefund.status == "pending")).all():
             refunds.record_offline_refund(refund.id, f"RET-{refund.id}", self.world["admin"].id)
@@ -150,7 +149,7 @@ class EarningsMachine(RuleBasedStateMachine):
     def status(self) -> str:
         from app.campaigns.models import Campaign
 
-        return db.session.scalar(select(Campaign.status).where(Campaign.id == self.campaign.id))
+        return db.session.scalar(select(Campaign.status).where(Campaign.id == self.campaign.campaign_id))
 
     def live_posts(self) -> list[int]:
         return [p for p in self.posts if p not in self.removed]

@@ -1,5 +1,5 @@
-"""Ledger test helpers: accounts and funding built through the ledger service itself,
-and a second app with a pool wide enough for one connection per thread."""
+"""Ledger test helpers: idempotency keys, row counts, and a second app with a pool wide enough
+for one connection per thread. Funded escrows: ``tests.factories.fund_escrow``."""
 
 from __future__ import annotations
 
@@ -15,19 +15,6 @@ _keys = itertools.count(1)
 
 def new_key(prefix: str = "test") -> str:
     return f"{prefix}-{next(_keys)}"
-
-
-def fund_escrow(campaign_id: int, amount_cents: int, currency: str = "USD"):
-    """A committed campaign escrow holding ``amount_cents`` (paid in through Stripe clearing)."""
-    from app.extensions import db
-    from app.ledger import service as ledger
-
-    escrow = ledger.get_account("campaign", campaign_id, "campaign_escrow", currency)
-    clearing = ledger.platform_account("stripe_clearing", currency)
-    ledger.post(new_key("fund"), "funding",
-                [ledger.Line(clearing, -amount_cents), ledger.Line(escrow, amount_cents)])
-    db.session.commit()
-    return escrow
 
 
 def ledger_row_counts() -> tuple[int, int, int]:
@@ -58,7 +45,7 @@ def run_together(application, count: int, work) -> list:
     exception raised."""
     from app.extensions import db
 
-    barrier = threading.Barrier(count)
+    barrier = threading.Barrier(count, timeout=30)  # never hangs if a thread dies first
     results: list = [None] * count
 
     def runner(i: int) -> None:
@@ -73,7 +60,7 @@ def run_together(application, count: int, work) -> list:
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=runner, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:

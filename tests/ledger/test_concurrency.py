@@ -13,7 +13,8 @@ from app.extensions import db as database
 from app.ledger import service as ledger
 from app.ledger.models import LedgerAccount, LedgerTransaction
 from app.ledger.service import InsufficientFundsError, Line
-from tests.ledger.conftest import fund_escrow, run_together
+from tests.factories import fund_escrow
+from tests.ledger.conftest import run_together
 
 
 def test_fifty_spends_of_100_from_2000_exactly_twenty_succeed(db, wide_app):

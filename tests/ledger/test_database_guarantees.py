@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.ledger import service as ledger
 from app.ledger.service import InsufficientFundsError, Line, Posting
 from tests.conftest import DATABASE_URL, TEST_CONFIG, _truncate_all
-from tests.ledger.conftest import fund_escrow, ledger_row_counts
+from tests.factories import fund_escrow
+from tests.ledger.conftest import ledger_row_counts
 
 INSERT_TX = text("INSERT INTO ledger_transactions (idempotency_key, kind, memo, created_at) "
                  "VALUES (:key, 'raw', '', now()) RETURNING id")

@@ -9,7 +9,8 @@ from app.errors import ConflictError, ValidationError
 from app.ledger import service as ledger
 from app.ledger.models import LedgerTransaction
 from app.ledger.service import InsufficientFundsError, Line
-from tests.ledger.conftest import fund_escrow, ledger_row_counts, new_key
+from tests.factories import fund_escrow
+from tests.ledger.conftest import ledger_row_counts, new_key
 
 
 def test_get_account_creates_once_and_sets_may_go_negative_from_the_purpose(db):

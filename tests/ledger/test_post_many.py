@@ -9,7 +9,8 @@ from app.errors import ConflictError, ValidationError
 from app.ledger import service as ledger
 from app.ledger.models import LedgerTransaction
 from app.ledger.service import InsufficientFundsError, Line, Posting
-from tests.ledger.conftest import fund_escrow, ledger_row_counts, run_together
+from tests.factories import fund_escrow
+from tests.ledger.conftest import ledger_row_counts, run_together
 
 
 @pytest.fixture

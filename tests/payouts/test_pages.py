@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.payouts.models import Payout, PayoutAccount, PayoutEvent, PayoutHold
 from app.payouts.run import run_payouts
 from tests.conftest import csrf_token_from
-from tests.factories import new_user
-from tests.payouts.conftest import balances, manual_clipper, stripe_clipper
+from tests.factories import manual_clipper, new_user, stripe_clipper
+from tests.payouts.conftest import balances
 
 
 def _token(client, path="/payouts") -> str:

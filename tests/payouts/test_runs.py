@@ -15,8 +15,8 @@ from app.payouts import service
 from app.payouts.jobs import run_scheduled_payouts
 from app.payouts.models import Payout, PayoutEvent
 from app.payouts.run import run_payouts
-from tests.factories import make_user
-from tests.payouts.conftest import balances, fund, manual_clipper
+from tests.factories import fund_clipper, make_user, manual_clipper
+from tests.payouts.conftest import balances
 
 
 def _payouts(db) -> list[Payout]:
@@ -55,9 +55,9 @@ def test_only_eligible_clippers_are_paid(db, app, monkeypatch):
     db.session.commit()
     unverified = make_user("clipper", verified=False)
     service.save_manual_method(unverified.id, "paypal", {"paypal_email": "u@paypal.test"})
-    fund(unverified.id, 5_000)
+    fund_clipper(unverified.id, 5_000)
     no_method = make_user("clipper")
-    fund(no_method.id, 5_000)
+    fund_clipper(no_method.id, 5_000)
 
     run_payouts()
 
@@ -68,7 +68,7 @@ def test_only_eligible_clippers_are_paid(db, app, monkeypatch):
 def test_second_run_waits_for_the_open_payout_and_a_released_hold_lets_money_through(db):
     clipper = manual_clipper(3_000)
     run_payouts()
-    fund(clipper.id, 4_000, key="more-earnings")
+    fund_clipper(clipper.id, 4_000, key="more-earnings")
 
     assert run_payouts().payouts_created == 0, "one open payout per clipper"
     [payout] = _payouts(db)

@@ -16,8 +16,9 @@ from app.ledger.service import check_integrity
 from app.payouts.models import Payout
 from app.payouts.run import run_payouts
 from app.payouts.settlement import FAILED, PAID, SKIPPED, UNKNOWN, settle_stripe_payout, stuck_payout_ids
+from tests.factories import stripe_clipper
 from tests.outside import run_worker
-from tests.payouts.conftest import balances, stripe_clipper
+from tests.payouts.conftest import balances
 
 ROUTE = "POST /v1/transfers"
 

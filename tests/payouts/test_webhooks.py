@@ -11,8 +11,9 @@ from app.payments.models import StripeWebhookEvent
 from app.payouts.models import Payout, PayoutAccount, PayoutEvent
 from app.payouts.run import run_payouts
 from app.payouts.settlement import settle_stripe_payout
+from tests.factories import stripe_clipper
 from tests.fake_stripe import sign_payload
-from tests.payouts.conftest import balances, stripe_clipper
+from tests.payouts.conftest import balances
 
 URL = "/webhooks/stripe"
 

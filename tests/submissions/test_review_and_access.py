@@ -15,15 +15,8 @@ from app.errors import ConflictError, ValidationError
 from app.extensions import db
 from app.submissions import service
 from app.tracking.models import FraudSignal
-from tests.factories import new_user
-from tests.submissions.world import build_world, post
-
-TT = "https://www.tiktok.com/@clipqueen/video/{}"
-
-
-def submitted(app, clipper_id: int, campaign_id: int, n: int = 0) -> int:
-    with app.app_context():
-        return service.submit_post(campaign_id, clipper_id, TT.format(7301234567890123456 + n)).id
+from tests.factories import build_world, new_user, submitted_post
+from tests.submissions.pages import post
 
 
 def review(client, submission_id, decision, reason=""):
@@ -37,7 +30,7 @@ def status_of(app, submission_id):
 
 
 def test_brand_approves_and_the_clipper_sees_it(app, world, login_as):
-    sid = submitted(app, world.clippers[0].id, world.campaign_id)
+    sid = submitted_post(world)
     brand = login_as(world.brand)
     page = brand.get(f"/brand/campaigns/{world.campaign_id}/submissions").get_data(as_text=True)
     assert f'data-submission-id="{sid}"' in page and "Approve" in page
@@ -52,7 +45,7 @@ def test_brand_approves_and_the_clipper_sees_it(app, world, login_as):
 
 
 def test_reject_and_revision_need_a_reason_the_clipper_sees(app, world, login_as):
-    sid = submitted(app, world.clippers[0].id, world.campaign_id)
+    sid = submitted_post(world)
     brand = login_as(world.brand)
     refused = review(brand, sid, "reject", "   ")
     assert refused.status_code == 422 and "Give a reason" in refused.get_data(as_text=True)
@@ -69,7 +62,7 @@ def test_reject_and_revision_need_a_reason_the_clipper_sees(app, world, login_as
 
 
 def test_transitions_outside_the_table_are_refused(app, world):
-    sid = submitted(app, world.clippers[0].id, world.campaign_id)
+    sid = submitted_post(world)
     with app.app_context():
         service.review_submission(sid, world.brand.id, "approve")
         with pytest.raises(ConflictError, match="approved cannot become rejected"):
@@ -85,7 +78,7 @@ def test_transitions_outside_the_table_are_refused(app, world):
 
 def test_unreviewed_posts_are_approved_after_the_window(app):
     world = build_world(app, clippers=1, auto_approve_hours=24)
-    sid = submitted(app, world.clippers[0].id, world.campaign_id)
+    sid = submitted_post(world)
     with app.app_context():
         assert service.approve_overdue(now=utcnow() + timedelta(hours=23)) == 0
         assert service.approve_overdue(now=utcnow() + timedelta(hours=24, minutes=1)) == 1
@@ -95,7 +88,7 @@ def test_unreviewed_posts_are_approved_after_the_window(app):
 
 def test_clip_upload_and_the_same_file_under_two_clippers_is_flagged(app, world, login_as):
     first, second = world.clippers
-    ids = [submitted(app, first.id, world.campaign_id, 1), submitted(app, second.id, world.campaign_id, 2)]
+    ids = [submitted_post(world, 0, n=1), submitted_post(world, 1, n=2)]
     content = b"\x00\x00\x00\x18ftypmp42" + b"same clip bytes" * 50
     for clipper, sid in zip((first, second), ids, strict=True):
         client = login_as(clipper)
@@ -120,7 +113,7 @@ def test_clip_upload_and_the_same_file_under_two_clippers_is_flagged(app, world,
 
 
 def test_a_clip_key_outside_the_posts_prefix_is_refused(app, world, login_as):
-    sid = submitted(app, world.clippers[0].id, world.campaign_id)
+    sid = submitted_post(world)
     response = post(login_as(world.clippers[0]), f"/my/submissions/{sid}/clip",
                     {"key": "campaigns/1/assets/0123456789abcdef0123456789abcdef/x.mp4", "size_bytes": "10"},
                     role="clipper")
@@ -130,7 +123,7 @@ def test_a_clip_key_outside_the_posts_prefix_is_refused(app, world, login_as):
 
 
 def test_object_level_access(app, world, login_as):
-    mine = submitted(app, world.clippers[0].id, world.campaign_id)
+    mine = submitted_post(world)
     other_brand, support = new_user(app, "brand"), new_user(app, "support")
     other_clipper = login_as(world.clippers[1])
     assert other_clipper.get(f"/my/submissions/{mine}").status_code == 404

@@ -14,7 +14,8 @@ from app.errors import ConflictError, NotFoundError
 from app.submissions import service
 from app.submissions.models import Submission
 from app.tracking.models import TrackingState
-from tests.submissions.world import approved_clipper, live_campaign, post
+from tests.factories import approved_clipper, build_world, live_campaign
+from tests.submissions.pages import post
 
 TT_ID = "7301234567890123456"
 YT_ID = "dQw4w9WgXcQ"
@@ -74,8 +75,6 @@ REFUSALS = [
 
 @pytest.mark.parametrize(("url", "status", "message"), REFUSALS)
 def test_refused_links_say_why_and_change_nothing(app, login_as, url, status, message):
-    from tests.submissions.world import build_world
-
     world = build_world(app, clippers=1, platforms=["tiktok", "youtube_shorts"])
     client = login_as(world.clippers[0])
     response = submit(client, world.campaign_id, url)
@@ -87,8 +86,6 @@ def test_refused_links_say_why_and_change_nothing(app, login_as, url, status, me
 
 
 def test_accepted_shapes_on_a_campaign_for_those_platforms(app, login_as):
-    from tests.submissions.world import build_world
-
     world = build_world(app, clippers=1, platforms=["tiktok", "youtube_shorts"])
     client = login_as(world.clippers[0])
     for url in (f"https://m.tiktok.com/@clipqueen/video/{TT_ID}/", f"https://youtu.be/{YT_ID}?si=abc"):
@@ -146,10 +143,8 @@ def test_a_post_is_submitted_once_across_clippers_and_campaigns(app, world, logi
 
 
 def test_concurrent_submissions_of_one_post_store_exactly_one(app):
-    from tests.submissions.world import build_world
-
     world = build_world(app, clippers=6)
-    barrier = threading.Barrier(len(world.clippers))
+    barrier = threading.Barrier(len(world.clippers), timeout=30)  # never hangs if a thread dies first
     outcomes: list[str] = []
 
     def attempt(clipper_id: int):
@@ -161,11 +156,12 @@ def test_concurrent_submissions_of_one_post_store_exactly_one(app):
             except ConflictError as error:
                 outcomes.append(error.message)
 
-    threads = [threading.Thread(target=attempt, args=(c.id,)) for c in world.clippers]
+    threads = [threading.Thread(target=attempt, args=(c.id,), daemon=True) for c in world.clippers]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a submission hung (lock wait?)"
     assert sorted(outcomes) == sorted(["ok"] + [service.ALREADY_SUBMITTED] * 5)
     assert count_submissions(app) == 1
 

@@ -1,5 +1,5 @@
-"""Tracking fixtures: a world with approved posts, and the local fake platform server
-(the same one the platform client tests use) with the app pointed at it."""
+"""Tracking fixtures: the local fake platform server (the same one the platform client tests
+use) with the app pointed at it, and evidence uploads. Worlds, posts and counts: ``tests.factories``."""
 
 from __future__ import annotations
 
@@ -8,36 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.platforms.fake_platforms import YOUTUBE_KEY, FakePlatforms, FakePlatformServer
-from tests.submissions.world import build_world
-
-TT = "https://www.tiktok.com/@clipqueen/video/{}"
-YT_IDS = ["dQw4w9WgXc" + c for c in "QRSTUVWXYZ"]
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
-
-
-def approved_post(app, world, clipper_index: int = 0, n: int = 0, url: str | None = None) -> int:
-    from app.submissions import service
-
-    with app.app_context():
-        clipper = world.clippers[clipper_index]
-        submission = service.submit_post(world.campaign_id, clipper.id, url or TT.format(7301234567890123456 + n))
-        service.review_submission(submission.id, world.brand.id, "approve")
-        return submission.id
-
-
-def pending_count(app, submission_id: int, views: int, source: str = "platform_api", slot: str | None = None,
-                  **kwargs) -> int:
-    from app.extensions import db
-    from app.tracking import snapshots
-
-    with app.app_context():
-        snapshot = snapshots.record(submission_id, views, source=source, slot=slot, **kwargs)
-        db.session.commit()
-        return snapshot.id
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +33,7 @@ def upload_evidence(client, submission_id: int, role: str) -> str:
     import io
     import re
 
-    from tests.submissions.world import post
+    from tests.submissions.pages import post
 
     ticket = post(client, f"/my/submissions/{submission_id}/evidence/ticket", {
         "filename": "count.png", "content_type": "image/png", "size_bytes": str(len(PNG))},

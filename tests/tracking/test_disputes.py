@@ -12,13 +12,13 @@ from app.notifications.models import Notification
 from app.submissions import service as submissions
 from app.tracking import disputes, snapshots
 from app.tracking.models import Dispute, TrackingState
-from tests.submissions.world import post
-from tests.tracking.conftest import approved_post, pending_count
+from tests.factories import approved_post, pending_count
+from tests.submissions.pages import post
 
 
 def verified(app, world, sid, views):
     with app.app_context():
-        snapshots.verify(pending_count(app, sid, views), world.admin.id)
+        snapshots.verify(pending_count(sid, views, app=app), world.admin.id)
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def clients(app, login_as):
 
 
 def test_dispute_round_trip_with_an_adjusted_count(app, world, clients):
-    sid = approved_post(app, world)
+    sid = approved_post(world)
     verified(app, world, sid, 40_000)
     brand, admin, clipper = clients(world.brand), clients(world.admin), clients(world.clippers[0])
     assert f'id="row-{sid}"' not in admin.get("/admin/queue").get_data(as_text=True)  # nothing to do yet
@@ -43,7 +43,7 @@ def test_dispute_round_trip_with_an_adjusted_count(app, world, clients):
     assert "open — an admin is looking at it" in clipper.get(f"/my/submissions/{sid}").get_data(as_text=True)
     with app.app_context():
         dispute_id = db.session.scalar(select(Dispute.id))
-    pending_count(app, sid, 45_000)  # a later count above the correction must not undo it
+    pending_count(sid, 45_000, app=app)  # a later count above the correction must not undo it
     row = post(admin, f"/admin/disputes/{dispute_id}/resolve", {
         "submission_id": sid, "outcome": "adjusted", "views": "25,000", "note": "bot views removed"}, role="admin")
     assert "Dispute resolved." in row.get_data(as_text=True)
@@ -60,7 +60,7 @@ def test_dispute_round_trip_with_an_adjusted_count(app, world, clients):
 
 
 def test_uphold_and_remove(app, world):
-    kept, removed = approved_post(app, world, 0, n=1), approved_post(app, world, 1, n=2)
+    kept, removed = approved_post(world, 0, n=1), approved_post(world, 1, n=2)
     for sid in (kept, removed):
         verified(app, world, sid, 1_000)
     with app.app_context():
@@ -82,7 +82,7 @@ def test_uphold_and_remove(app, world):
 def test_only_the_campaigns_brand_disputes(app, world, login_as):
     from tests.factories import new_user
 
-    sid = approved_post(app, world)
+    sid = approved_post(world)
     other = login_as(new_user(app, "brand"))
     assert post(other, f"/brand/submissions/{sid}/dispute", {"reason": "x"}, role="brand").status_code == 404
     with app.app_context():

@@ -20,8 +20,8 @@ from app.tracking import jobs as tracking_jobs
 from app.tracking.checks import ChecksIncompleteError
 from app.tracking.models import FraudSignal, TrackingState, ViewSnapshot
 from app.tracking.schedule import schedule_due_checks, slot_for
+from tests.factories import approved_post
 from tests.platforms.fake_platforms import PASS, USER_TOKEN, Scripted, youtube_quota_exceeded
-from tests.tracking.conftest import approved_post
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 END = T0 + timedelta(days=20)
@@ -51,41 +51,64 @@ def queued_pairs(redis_client) -> list[tuple[int, str]]:
     return [(int(sid), slot) for job in jobs for sid, slot in job.args[1]], jobs
 
 
+def run_at_once(app, count: int, work) -> list:
+    """Run ``work()`` in ``count`` threads released together (each in its own app context);
+    their results in finishing order. Never hangs: the barrier and the joins time out, and an
+    exception in a thread fails the test with that exception."""
+    barrier = threading.Barrier(count, timeout=30)
+    results, errors = [], []
+
+    def runner():
+        try:
+            with app.app_context():
+                barrier.wait()
+                results.append(work())
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=runner, daemon=True) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a scheduler hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
 def test_two_schedulers_enqueue_exactly_one_check_per_post_per_slot(app, world, redis_client, monkeypatch):
     from app.submissions import service
 
     monkeypatch.setattr(service, "MAX_POSTS_PER_CAMPAIGN", 100)
-    posts = [approved_post(app, world, 0, url=youtube_url(n)) for n in range(60)]
-    posts += [approved_post(app, world, 1, n=n) for n in range(5)]  # TikTok: batched per clipper
+    youtube = [approved_post(world, 0, url=youtube_url(n)) for n in range(60)]
+    tiktok = [approved_post(world, 1, n=n) for n in range(5)]  # TikTok: batched per clipper
+    posts = youtube + tiktok
     now = utcnow() + timedelta(minutes=1)
-    barrier = threading.Barrier(2)
-    counts = []
-
-    def scheduler():
-        with app.app_context():
-            barrier.wait()
-            counts.append(schedule_due_checks(now))
-
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    counts = run_at_once(app, 2, lambda: schedule_due_checks(now))
+    # Which scheduler claims which posts depends on the interleaving (any split is right,
+    # including all to one); together they enqueue each post exactly once.
     pairs, jobs = queued_pairs(redis_client)
-    assert sum(counts) == 65  # the posts were split between the schedulers, none claimed twice
-    assert sorted(sid for sid, _ in pairs) == sorted(posts)  # each post exactly once
+    assert len(counts) == 2 and sum(counts) == 65  # none claimed twice
+    assert sorted(sid for sid, _ in pairs) == sorted(posts)  # each post exactly once: no duplicate, none missed
     assert {slot for _, slot in pairs} == {"h0"}
-    assert sorted(len(job.args[1]) for job in jobs) == [5, 10, 50]  # 50 per platform call, TikTok apart
+    for job in jobs:  # whatever the split: batches of at most 50 posts of one platform
+        platform, batch = job.args[0], [sid for sid, _ in job.args[1]]
+        assert 1 <= len(batch) <= 50
+        assert set(batch) <= set(youtube if platform == "youtube_shorts" else tiktok)
     assert all(job.retries_left == 5 and job.origin == "views" for job in jobs)
     with app.app_context():
         assert schedule_due_checks(now + timedelta(minutes=30)) == 0  # same slot: nothing new
         assert schedule_due_checks(now + timedelta(hours=1)) == 65  # next slot: everyone again
-    pairs, _ = queued_pairs(redis_client)
+    pairs, jobs = queued_pairs(redis_client)
     assert sorted(slot for _, slot in pairs).count("h1") == 65
+    one_scheduler = [job for job in jobs if job.args[1][0][1] == "h1"]
+    assert sorted(len(job.args[1]) for job in one_scheduler) == [5, 10, 50]  # 50 per platform call, TikTok apart
 
 
 def test_youtube_check_records_one_pending_count_per_slot(app, world, fake):
-    sid = approved_post(app, world, url=youtube_url(1))
+    sid = approved_post(world, url=youtube_url(1))
     fake.add_youtube_video("yt000000001", 12_345, likes=700, comments=40)
     with app.app_context():
         assert tracking_jobs.check_views("youtube_shorts", [[sid, "h0"]])["recorded"] == 1
@@ -98,7 +121,7 @@ def test_youtube_check_records_one_pending_count_per_slot(app, world, fake):
 
 
 def test_a_429_backs_off_and_the_check_succeeds(app, world, fake):
-    sid = approved_post(app, world, url=youtube_url(2))
+    sid = approved_post(world, url=youtube_url(2))
     fake.add_youtube_video("yt000000002", 900)
     fake.script("youtube", Scripted(429, {"error": {"code": 429, "message": "slow down"}}, {"Retry-After": "0"}), PASS)
     with app.app_context():
@@ -107,7 +130,7 @@ def test_a_429_backs_off_and_the_check_succeeds(app, world, fake):
 
 
 def test_still_rate_limited_raises_so_rq_retries_the_job(app, world, fake):
-    sid = approved_post(app, world, url=youtube_url(3))
+    sid = approved_post(world, url=youtube_url(3))
     limited = Scripted(429, {"error": {"code": 429, "message": "slow down"}}, {"Retry-After": "0"})
     fake.script("youtube", limited, limited, limited)
     with app.app_context(), pytest.raises(ChecksIncompleteError, match="limiting"):
@@ -119,7 +142,7 @@ def test_still_rate_limited_raises_so_rq_retries_the_job(app, world, fake):
 
 
 def test_quota_exhaustion_leaves_the_post_on_the_manual_queue_with_the_reason(app, world, fake, login_as):
-    sid = approved_post(app, world, url=youtube_url(4))
+    sid = approved_post(world, url=youtube_url(4))
     fake.script("youtube", youtube_quota_exceeded())
     with app.app_context():
         assert tracking_jobs.check_views("youtube_shorts", [[sid, "h0"]]) == {"recorded": 0, "manual": 1, "retry": 0}
@@ -131,7 +154,7 @@ def test_quota_exhaustion_leaves_the_post_on_the_manual_queue_with_the_reason(ap
 
 
 def test_without_a_connected_account_no_call_is_made(app, world, fake):
-    sid = approved_post(app, world, n=7)
+    sid = approved_post(world, n=7)
     with app.app_context():
         assert tracking_jobs.check_views("tiktok", [[sid, "h0"]])["manual"] == 1
         assert "not connected" in db.session.get(TrackingState, sid).manual_reason
@@ -153,7 +176,7 @@ def connect(app, user_id: int, platform: str, handle: str, platform_user_id: str
 def test_someone_elses_post_published_before_approval_is_flagged(app, world, fake):
     clipper = world.clippers[0]
     connect(app, clipper.id, "x", "@ClipQueen")
-    sid = approved_post(app, world, url="https://x.com/clipqueen/status/1790000000000000001")
+    sid = approved_post(world, url="https://x.com/clipqueen/status/1790000000000000001")
     fake.add_tweet("1790000000000000001", 5_000, username="someone_else", created_at="2026-01-01T10:00:00.000Z")
     with app.app_context():
         assert tracking_jobs.check_views("x", [[sid, "h0"]])["recorded"] == 1
@@ -169,7 +192,7 @@ def test_someone_elses_post_published_before_approval_is_flagged(app, world, fak
 def test_the_clippers_own_recent_post_raises_nothing(app, world, fake):
     clipper = world.clippers[0]
     connect(app, clipper.id, "x", "clipqueen")
-    sid = approved_post(app, world, url="https://x.com/clipqueen/status/1790000000000000002")
+    sid = approved_post(world, url="https://x.com/clipqueen/status/1790000000000000002")
     fake.add_tweet("1790000000000000002", 5_000, username="ClipQueen",
                    created_at=(utcnow() + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
     with app.app_context():

@@ -13,8 +13,9 @@ from app.errors import ConflictError
 from app.extensions import db
 from app.tracking import fraud, service, snapshots
 from app.tracking.models import FraudSignal, TrackingState, ViewSnapshot
-from tests.submissions.world import post
-from tests.tracking.conftest import approved_post, pending_count, upload_evidence
+from tests.factories import approved_post, pending_count
+from tests.submissions.pages import post
+from tests.tracking.conftest import upload_evidence
 
 
 def state(app, sid):
@@ -24,7 +25,7 @@ def state(app, sid):
 
 
 def test_admin_enters_a_count_with_a_screenshot_and_verifies_it(app, world, login_as):
-    sid = approved_post(app, world)
+    sid = approved_post(world)
     admin = login_as(world.admin)
     missing = post(admin, f"/admin/queue/{sid}/count", {"views": "12,500"}, role="admin")
     assert missing.status_code == 422 and "Attach a screenshot" in missing.get_data(as_text=True)
@@ -41,11 +42,11 @@ def test_admin_enters_a_count_with_a_screenshot_and_verifies_it(app, world, logi
 
 
 def test_a_lower_count_is_flagged_and_not_applied(app, world, login_as):
-    sid = approved_post(app, world)
-    first = pending_count(app, sid, 5_000)
+    sid = approved_post(world)
+    first = pending_count(sid, 5_000, app=app)
     with app.app_context():
         snapshots.verify(first, world.admin.id)
-    lower = pending_count(app, sid, 3_200)
+    lower = pending_count(sid, 3_200, app=app)
     assert state(app, sid) == (5_000, fraud.POINTS["count_dropped"])
     with app.app_context():
         (signal,) = db.session.scalars(select(FraudSignal)).all()
@@ -57,12 +58,12 @@ def test_a_lower_count_is_flagged_and_not_applied(app, world, login_as):
     with app.app_context():
         assert db.session.get(ViewSnapshot, lower).status == "pending"
         snapshots.reject(lower, world.admin.id, "post was deleted and re-uploaded")
-        assert snapshots.verify(pending_count(app, sid, 5_100), world.admin.id).views == 5_100
+        assert snapshots.verify(pending_count(sid, 5_100, app=app), world.admin.id).views == 5_100
 
 
 def test_rejecting_needs_a_reason(app, world):
-    sid = approved_post(app, world)
-    snapshot_id = pending_count(app, sid, 100)
+    sid = approved_post(world)
+    snapshot_id = pending_count(sid, 100, app=app)
     with app.app_context():
         from app.errors import ValidationError
 
@@ -79,8 +80,8 @@ def test_verifying_publishes_snapshot_verified_once_and_earnings_handles_it(app,
 
     calls = []
     monkeypatch.setattr(earnings, "accrue_for_snapshot", calls.append)
-    sid = approved_post(app, world)
-    snapshot_id = pending_count(app, sid, 100)
+    sid = approved_post(world)
+    snapshot_id = pending_count(sid, 100, app=app)
     with app.app_context():
         snapshots.verify(snapshot_id, world.admin.id)
         with pytest.raises(ConflictError):
@@ -90,14 +91,14 @@ def test_verifying_publishes_snapshot_verified_once_and_earnings_handles_it(app,
 
 def _history(app, world, clipper_index, n, views, hours):
     """A post with a verified count ``views`` reached ``hours`` after submission."""
-    sid = approved_post(app, world, clipper_index, n=n)
+    sid = approved_post(world, clipper_index, n=n)
     with app.app_context():
         from app.submissions.models import Submission
 
         submission = db.session.get(Submission, sid)
         submission.submitted_at = utcnow() - timedelta(hours=hours)
         db.session.commit()
-        snapshot_id = pending_count(app, sid, views, likes=views // 10, comments=views // 50)
+        snapshot_id = pending_count(sid, views, likes=views // 10, comments=views // 50, app=app)
         snapshots.verify(snapshot_id, world.admin.id)
     return sid
 
@@ -105,8 +106,8 @@ def _history(app, world, clipper_index, n, views, hours):
 def test_velocity_and_engagement_signals_carry_their_numbers(app, world):
     for n in range(3):
         _history(app, world, 1, n + 10, 1_000, hours=10)  # 100 views/h, 12% engagement
-    sid = approved_post(app, world, 0, n=1)
-    pending_count(app, sid, 50_000, likes=20, comments=5)  # within the first hour: 50,000 views/h, 0.05%
+    sid = approved_post(world, 0, n=1)
+    pending_count(sid, 50_000, likes=20, comments=5, app=app)  # within the first hour: 50,000 views/h, 0.05%
     with app.app_context():
         signals = {s.kind: s for s in db.session.scalars(select(FraudSignal).where(FraudSignal.submission_id == sid))}
         assert set(signals) == {"velocity", "engagement"}
@@ -115,17 +116,17 @@ def test_velocity_and_engagement_signals_carry_their_numbers(app, world):
         assert signals["engagement"].details["engagement_ratio"] == 0.0005
         assert signals["engagement"].details["campaign_median"] == 0.12
         assert db.session.get(TrackingState, sid).risk_score == 35 + 25
-    normal = approved_post(app, world, 0, n=2)
-    pending_count(app, normal, 90, likes=11, comments=2)
+    normal = approved_post(world, 0, n=2)
+    pending_count(normal, 90, likes=11, comments=2, app=app)
     assert state(app, normal)[1] == 0
 
 
 def test_bulk_verify_takes_only_clean_platform_counts(app, world, login_as):
-    clean = approved_post(app, world, 0, n=1)
-    flagged = approved_post(app, world, 0, n=2)
-    manual_post = approved_post(app, world, 1, n=3)
-    clean_snap = pending_count(app, clean, 100)
-    flagged_snap = pending_count(app, flagged, 100)
+    clean = approved_post(world, 0, n=1)
+    flagged = approved_post(world, 0, n=2)
+    manual_post = approved_post(world, 1, n=3)
+    clean_snap = pending_count(clean, 100, app=app)
+    flagged_snap = pending_count(flagged, 100, app=app)
     admin = login_as(world.admin)
     post(admin, f"/admin/queue/{flagged}/flag", {"reason": "same comments on every post"}, role="admin")
     key = upload_evidence(admin, manual_post, "admin")
@@ -145,11 +146,11 @@ def test_bulk_verify_takes_only_clean_platform_counts(app, world, login_as):
 
 
 def test_queue_orders_by_risk_then_age_and_fraud_flag_hook(app, world, login_as):
-    older = approved_post(app, world, 0, n=1)
-    newer = approved_post(app, world, 1, n=2)
-    risky = approved_post(app, world, 1, n=3)
+    older = approved_post(world, 0, n=1)
+    newer = approved_post(world, 1, n=2)
+    risky = approved_post(world, 1, n=3)
     for sid in (older, newer, risky):
-        pending_count(app, sid, 100)
+        pending_count(sid, 100, app=app)
     with app.app_context():
         service.flag_submission(risky, world.admin.id, "bot-like comments")
         assert service.has_open_fraud_flag(world.clippers[1].id)

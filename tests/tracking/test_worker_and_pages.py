@@ -10,14 +10,15 @@ from app.extensions import db
 from app.social import service as social
 from app.tracking.models import ViewSnapshot
 from app.tracking.schedule import schedule_due_checks
+from tests.factories import approved_post
 from tests.outside import run_worker
 from tests.platforms.fake_platforms import YOUTUBE_KEY
-from tests.submissions.world import post
-from tests.tracking.conftest import PNG, approved_post, upload_evidence
+from tests.submissions.pages import post
+from tests.tracking.conftest import PNG, upload_evidence
 
 
 def test_the_worker_runs_a_batched_check_one_api_call_for_three_posts(app, world, fake):
-    ids = [approved_post(app, world, url=f"https://youtube.com/shorts/yt00000000{n}") for n in range(3)]
+    ids = [approved_post(world, url=f"https://youtube.com/shorts/yt00000000{n}") for n in range(3)]
     for n in range(3):
         fake.add_youtube_video(f"yt00000000{n}", 1_000 * (n + 1))
     with app.app_context():
@@ -32,7 +33,7 @@ def test_the_worker_runs_a_batched_check_one_api_call_for_three_posts(app, world
 
 
 def test_clipper_reports_a_count_with_a_screenshot_for_the_queue(app, world, login_as):
-    sid = approved_post(app, world)
+    sid = approved_post(world)
     clipper = login_as(world.clippers[0])
     refused = post(clipper, f"/my/submissions/{sid}/views", {"views": "4,200"}, role="clipper")
     assert refused.status_code == 422 and "Attach a screenshot" in refused.get_data(as_text=True)
