@@ -92,7 +92,7 @@ def test_only_the_campaigns_brand_disputes(app, world, login_as):
 def test_a_disputed_signal_is_not_cleared_by_a_direct_post(app, world, clients):
     from app.tracking.models import FraudSignal
 
-    sid = approved_post(app, world)
+    sid = approved_post(world)
     verified(app, world, sid, 1_000)
     brand, admin = clients(world.brand), clients(world.admin)
     post(brand, f"/brand/submissions/{sid}/dispute", {"reason": "Views jumped overnight"}, role="brand")
