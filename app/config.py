@@ -10,6 +10,7 @@ service; no code path differs otherwise. Every variable is listed in
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,14 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAYOUT_RECONCILE_AFTER_MINUTES", "15", "Stripe payouts pending or in flight longer than this are looked up and retried by the sweeper."),
     Setting("YOUTUBE_API_KEY", None, "YouTube Data API v3 key for view checks. Unset: YouTube posts are verified by hand."),
     Setting("PLATFORM_API_BASE", None, "Send all four platform API clients (YouTube, TikTok, Instagram, X) to this base URL (tests point it at a local fake)."),
-    Setting("TIKTOK_CLIENT_ID", None, "TikTok Login Kit client key (TikTok calls it client_key). Unset: clippers cannot connect TikTok."),
-    Setting("TIKTOK_CLIENT_SECRET", None, "TikTok Login Kit client secret."),
-    Setting("YOUTUBE_CLIENT_ID", None, "Google OAuth client id (YouTube, scope youtube.readonly). Unset: clippers cannot connect YouTube."),
-    Setting("YOUTUBE_CLIENT_SECRET", None, "Google OAuth client secret."),
-    Setting("INSTAGRAM_CLIENT_ID", None, "Instagram app id (Instagram API with Instagram Login). Unset: clippers cannot connect Instagram."),
-    Setting("INSTAGRAM_CLIENT_SECRET", None, "Instagram app secret."),
-    Setting("X_CLIENT_ID", None, "X OAuth 2.0 client id (PKCE). Unset: clippers cannot connect X."),
-    Setting("X_CLIENT_SECRET", None, "X OAuth 2.0 client secret."),
+    Setting("<PLATFORM>_CLIENT_ID", None, "OAuth client id of a platform clippers connect; <PLATFORM> is its settings prefix in app/social/platforms/registry.py: TIKTOK (Login Kit client key), YOUTUBE (Google OAuth client, scope youtube.readonly), INSTAGRAM (Instagram app id, Instagram Login), X (OAuth 2.0 client, PKCE). Unset: clippers cannot connect that platform."),
+    Setting("<PLATFORM>_CLIENT_SECRET", None, "The secret of that platform's OAuth client."),
     Setting("SOCIAL_OAUTH_BASE", None, "Send every OAuth authorize/token/userinfo URL of the four platforms to <base>/<platform>/... (tests point it at a local provider)."),
     Setting("SOCIAL_REFRESH_AHEAD", "1800", "Refresh a connected account's token when it expires within this many seconds."),
     Setting("TOKEN_ENCRYPTION_KEY", None, "Fernet key(s), comma separated, for OAuth tokens at rest. Embedded default: derived from SECRET_KEY."),
@@ -84,6 +79,15 @@ SETTINGS: tuple[Setting, ...] = (
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+# <PLATFORM>_CLIENT_ID / _CLIENT_SECRET of any platform: the registry of platforms (a domain this
+# core module must not import) names the prefixes, so a new platform needs no line here.
+_OAUTH_CLIENT_SETTING = re.compile(r"^[A-Z][A-Z0-9]*_CLIENT_(ID|SECRET)$")
+
+
+def _platform_oauth_clients() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if _OAUTH_CLIENT_SETTING.match(name) and value}
 
 
 def _flag(name: str, default: str = "0") -> bool:
@@ -187,14 +191,7 @@ def load() -> dict:
         "YOUTUBE_API_KEY": _env("YOUTUBE_API_KEY"),
         "PLATFORM_API_BASE": _env("PLATFORM_API_BASE"),
         "TOKEN_ENCRYPTION_KEY": _env("TOKEN_ENCRYPTION_KEY"),
-        "TIKTOK_CLIENT_ID": _env("TIKTOK_CLIENT_ID"),
-        "TIKTOK_CLIENT_SECRET": _env("TIKTOK_CLIENT_SECRET"),
-        "YOUTUBE_CLIENT_ID": _env("YOUTUBE_CLIENT_ID"),
-        "YOUTUBE_CLIENT_SECRET": _env("YOUTUBE_CLIENT_SECRET"),
-        "INSTAGRAM_CLIENT_ID": _env("INSTAGRAM_CLIENT_ID"),
-        "INSTAGRAM_CLIENT_SECRET": _env("INSTAGRAM_CLIENT_SECRET"),
-        "X_CLIENT_ID": _env("X_CLIENT_ID"),
-        "X_CLIENT_SECRET": _env("X_CLIENT_SECRET"),
+        **_platform_oauth_clients(),
         "SOCIAL_OAUTH_BASE": _env("SOCIAL_OAUTH_BASE"),
         "SOCIAL_REFRESH_AHEAD": _int("SOCIAL_REFRESH_AHEAD", 1800),
         "LOG_LEVEL": (_env("LOG_LEVEL", "INFO") or "INFO").upper(),

@@ -55,11 +55,29 @@ def test_jobs_inline_can_be_forced_either_way(clean_env):
 
 def test_readme_settings_table_lists_every_variable():
     readme = (ROOT / "README.md").read_text()
-    table_names = set(re.findall(r"^\| `([A-Z_0-9]+)` \|", readme, re.M))
+    table_names = set(re.findall(r"^\| `([A-Z_0-9<>]+)` \|", readme, re.M))
     assert table_names == {s.name for s in settings.SETTINGS}
 
 
 def test_every_setting_is_read_by_the_code():
     source = "\n".join(p.read_text() for p in (ROOT / "app").rglob("*.py")) + (ROOT / "gunicorn.conf.py").read_text()
     for setting in settings.SETTINGS:
+        if setting.name.startswith("<PLATFORM>"):  # read by prefix: f"{prefix}_CLIENT_ID"
+            assert source.count(setting.name.removeprefix("<PLATFORM>") + '"') >= 1, setting.name
+            continue
         assert source.count(f'"{setting.name}"') >= 2, f"{setting.name} is documented but never read"
+
+
+def test_every_platform_reads_its_oauth_client_from_the_environment_by_its_prefix(clean_env):
+    from app.social.platforms.registry import REGISTRY
+
+    for platform in REGISTRY:
+        clean_env.setenv(f"{platform.oauth.settings_prefix}_CLIENT_ID", f"id-{platform.key}")
+        clean_env.setenv(f"{platform.oauth.settings_prefix}_CLIENT_SECRET", f"secret-{platform.key}")
+    clean_env.setenv("NEWSITE_CLIENT_ID", "id-new")  # a platform added later needs no line in config.py
+    clean_env.setenv("NEWSITE_CLIENT_SECRET", "")  # empty means unset
+    cfg = settings.load()
+    for platform in REGISTRY:
+        assert cfg[f"{platform.oauth.settings_prefix}_CLIENT_ID"] == f"id-{platform.key}"
+        assert cfg[f"{platform.oauth.settings_prefix}_CLIENT_SECRET"] == f"secret-{platform.key}"
+    assert cfg["NEWSITE_CLIENT_ID"] == "id-new" and "NEWSITE_CLIENT_SECRET" not in cfg

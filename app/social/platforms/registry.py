@@ -14,9 +14,11 @@ Invariants:
   and ``oauth_account()`` (the provider's userinfo answer -> (user id, handle), or
   None when the sign-in has no account on the platform).
 
-Adding a platform: its client module, one ``Platform(...)`` line below, a migration for
-the CHECK constraints (``platform IN``, ``platforms_mask <``), its ``<PREFIX>_CLIENT_ID``
-/ ``_CLIENT_SECRET`` settings in ``app/config.py`` and its fake in the tests.
+Adding a platform (5 files): its client module, one ``Platform(...)`` line below, a
+migration for the CHECK constraints (``platform IN``, ``platforms_mask <``), and its fakes
+in the tests (``tests/platforms/fake_platforms.py``, ``tests/social/oauth_provider.py``).
+Its OAuth client is read from ``<PREFIX>_CLIENT_ID`` / ``_CLIENT_SECRET`` by ``app/config.py``
+for any prefix, with no line there.
 """
 
 from __future__ import annotations
