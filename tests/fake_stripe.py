@@ -142,6 +142,10 @@ class FakeStripe(StripeResources):
             self.faults: dict[str, deque[Fault]] = defaultdict(deque)
             self.idempotency: dict[str, StoredAnswer] = {}
             self.processing_seconds = 0.0
+            # Make a race certain rather than likely: the first POST of a key holds it "in progress"
+            # until another request has collided with it (409), for at most 10 s.
+            self.hold_until_collision = False
+            self.collided = threading.Event()
 
     # --- for tests ----------------------------------------------------------------------------
 
@@ -229,6 +233,7 @@ class FakeStripe(StripeResources):
                     f"they were first used with. Try using a key other than '{key}' if you meant to execute a "
                     "different request."), False
             elif stored.status is None:
+                self.collided.set()
                 return 409, stripe_error(
                     "idempotency_error", "There is currently another in-progress request using this Idempotent "
                     f"Key (that probably means you submitted twice, and the other request is still going "
@@ -237,6 +242,8 @@ class FakeStripe(StripeResources):
                 return stored.status, stored.body, True
         if self.processing_seconds:
             time.sleep(self.processing_seconds)
+        if self.hold_until_collision:
+            self.collided.wait(timeout=10)
         with self.lock:
             status, answer, executed = self._execute(route, path_args, params)
             if executed:

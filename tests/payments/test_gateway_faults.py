@@ -92,7 +92,7 @@ def test_stripe_should_retry_header_decides_for_the_sdk(gateway, fake_stripe, pa
 def test_hundred_concurrent_calls_for_one_payout_make_one_transfer(stripe_settings, fake_stripe, payable_account):
     # Production read timeout: 100 connections at once on two cores must not trip the tests' short one.
     gateway = StripeGateway(replace(stripe_settings, read_timeout=30.0))
-    fake_stripe.processing_seconds = 0.2  # hold the key "in progress" so the others collide with it
+    fake_stripe.hold_until_collision = True  # hold the key "in progress" until another call collides with it
     start = threading.Barrier(100)
 
     def pay(_):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -61,15 +62,20 @@ def test_a_token_for_another_purpose_or_app_is_refused(local, local_app):
     assert not local.storage.exists(key)
 
 
-def test_expired_upload_and_download_links_are_refused(local):
+def test_expired_upload_and_download_links_are_refused(local, monkeypatch):
+    from app.storage import local as local_backend
+
     stored_key = local.storage.new_key(PREFIX, "kept.mp4")
     local.upload(local.storage.presign_upload(stored_key, "video", "video/mp4", 3), b"abc")
     key = local.storage.new_key(PREFIX, "late.mp4")
-    ticket = local.storage.presign_upload(key, "video", "video/mp4", 5, expires_in=1)
-    download_url = local.storage.presign_download(stored_key, "kept.mp4", expires=1)
+    ticket = local.storage.presign_upload(key, "video", "video/mp4", 5, expires_in=60)
+    download_url = local.storage.presign_download(stored_key, "kept.mp4", expires=60)
     assert local.get(download_url).status == 200
 
-    time.sleep(1.05)
+    # A minute and a second later (the backend's clock moved, not the test's: no sleep, so a
+    # slow machine cannot make the "still valid" request above arrive late).
+    real_time = time.time
+    monkeypatch.setattr(local_backend, "time", SimpleNamespace(time=lambda: real_time() + 61))
 
     upload = local.upload(ticket, b"12345")
     assert upload.status == 410
