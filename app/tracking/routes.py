@@ -32,7 +32,7 @@ def _admins_only():
 
 def _context(**extra):
     return dict(labels=PLATFORM_LABELS, admin_id=current_user.id, now=utcnow(), sparkline=work_queue.sparkline,
-                bulk_max=fraud.BULK_VERIFY_MAX_RISK,
+                bulk_max=fraud.BULK_VERIFY_MAX_RISK, dispute_outcomes=disputes.OUTCOME_CHOICES,
                 row_actions=lambda row: service.queue_row_actions(row, current_user), **extra)
 
 

@@ -40,6 +40,7 @@ def test_dispute_round_trip_with_an_adjusted_count(app, world, clients):
     assert again.status_code == 409
     queue = admin.get("/admin/queue").get_data(as_text=True)
     assert f'id="row-{sid}"' in queue and "Views jumped overnight from bots" in queue
+    assert [f'<option value="{o}">' in queue for o in ("upheld", "adjusted", "removed")] == [True] * 3
     assert "open — an admin is looking at it" in clipper.get(f"/my/submissions/{sid}").get_data(as_text=True)
     with app.app_context():
         dispute_id = db.session.scalar(select(Dispute.id))
