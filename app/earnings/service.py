@@ -49,6 +49,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app import events
+from app.campaigns import service as campaigns
 from app.campaigns.models import Campaign
 from app.db import dialect_insert, utcnow
 from app.earnings.models import EarningEntry, SubmissionEarning
@@ -56,6 +57,10 @@ from app.extensions import db
 from app.ledger import reading as ledger_reading
 from app.ledger import service as ledger
 from app.ledger.reading import Account
+from app.notifications import service as notifications
+from app.submissions import service as submissions
+from app.tracking import service as tracking
+from app.tracking.models import ViewSnapshot
 
 CLIPPER_PURPOSES = ("clipper_pending", "clipper_available", "clipper_receivable")
 
@@ -182,8 +187,6 @@ def _move_to(earning: SubmissionEarning, campaign: Campaign, wanted_gross: int, 
 
 
 def _budget_exhausted(campaign: Campaign) -> None:
-    from app.campaigns import service as campaigns
-    from app.notifications import service as notifications
 
     if campaign.status != "published":
         return
@@ -218,8 +221,6 @@ def _target_gross(earning: SubmissionEarning, campaign: Campaign, views: int) ->
 
 def accrue_for_snapshot(snapshot_id: int, now: datetime | None = None) -> EarningEntry | None:
     """A count was verified: bring the post's gross to what that count earns. Does not commit."""
-    from app.submissions import service as submissions
-    from app.tracking.models import ViewSnapshot
 
     snapshot = db.session.get(ViewSnapshot, snapshot_id)
     submission = submissions.get(snapshot.submission_id)
@@ -235,7 +236,6 @@ def accrue_for_snapshot(snapshot_id: int, now: datetime | None = None) -> Earnin
 
 def reverse_for_removal(submission_id: int, now: datetime | None = None) -> EarningEntry | None:
     """The post was removed: everything it earned goes back to the escrow. Does not commit."""
-    from app.submissions import service as submissions
 
     submission = submissions.get(submission_id)
     campaign = _lock_campaign(submission.campaign_id)
@@ -304,7 +304,6 @@ def release_earning(earning_id: int, now: datetime | None = None) -> EarningEntr
 def releasable_earning_ids(after_id: int = 0, limit: int = 500) -> tuple[list[int], int | None]:
     """One page (by id, after ``after_id``) of posts with pending money: those with no open
     dispute whose clipper has no open fraud flag, and the last id seen (None: no more)."""
-    from app.tracking import service as tracking
 
     rows = db.session.execute(
         select(SubmissionEarning.id, SubmissionEarning.submission_id, SubmissionEarning.clipper_id)
@@ -329,11 +328,3 @@ def release_due(now: datetime | None = None) -> int:
                 released += 1
             db.session.commit()
     return released
-
-
-# -- reading ------------------------------------------------------------------------------
-
-def remaining_budget_cents(campaign_id: int) -> int:
-    from app.campaigns import escrow
-
-    return escrow.funded_cents(campaign_id)

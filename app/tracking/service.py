@@ -32,6 +32,7 @@ from app.submissions import service as submissions
 from app.submissions.models import Submission
 from app.tracking import claims, fraud
 from app.tracking.models import Dispute, FraudSignal, TrackingState, ViewSnapshot
+from app.tracking.snapshots import COUNTABLE_STATUSES, lock_state
 
 
 def start_tracking(submission_id: int, clipper_id: int, platform: str) -> TrackingState:
@@ -81,8 +82,6 @@ def allowed_actions(submission: Submission, user, *, dispute_open: bool | None =
     """What ``user`` may do with a post now: the submissions actions (``resubmit``, ``upload_clip``,
     ``review``, ``remove``) plus tracking's, on a live post: ``report_views`` (its clipper) and
     ``dispute`` (its brand, while no dispute is open)."""
-    from app.tracking.snapshots import COUNTABLE_STATUSES
-
     actions = set(submissions.allowed_actions(submission, user))
     if submission.status not in COUNTABLE_STATUSES or not submissions.may_see(submission, user):
         return frozenset(actions)
@@ -112,8 +111,6 @@ def queue_row_actions(row, admin) -> frozenset[str]:
 
 def flag_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> FraudSignal:
     """An admin flags a post for review (raises its risk). Commits."""
-    from app.tracking.snapshots import lock_state
-
     reason = submissions.clean_reason(reason, required=True)
     lock_state(submission_id)
     claims.require_claim(submission_id, admin_id, now)
@@ -125,8 +122,6 @@ def flag_submission(submission_id: int, admin_id: int, reason: str, now: datetim
 
 def clear_signal(signal_id: int, admin_id: int, now: datetime | None = None) -> None:
     """An admin reviewed a signal and closes it. Commits."""
-    from app.tracking.snapshots import lock_state
-
     submission_id = db.session.scalar(select(FraudSignal.submission_id).where(FraudSignal.id == signal_id))
     if submission_id is None:
         raise NotFoundError("There is no such signal.")
@@ -148,8 +143,6 @@ def signal_submission(signal_id: int) -> int:
 
 def remove_submission(submission_id: int, admin_id: int, reason: str, now: datetime | None = None) -> None:
     """Fraud or policy: take an approved post out. Commits."""
-    from app.tracking.snapshots import lock_state
-
     lock_state(submission_id)
     claims.require_claim(submission_id, admin_id, now)
     submissions.remove_submission(submission_id, admin_id, reason)

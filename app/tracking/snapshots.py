@@ -5,10 +5,9 @@ Invariants:
   platform checks alike); ``decide`` is the only code that changes a snapshot's
   status: it checks ``TRANSITIONS``, locks the post's ``TrackingState`` row and then
   the snapshot (always in that order), and writes an audit event;
-- the one count created ``verified`` is a dispute's correction
-  (``record_verified_correction``: the ``(None, "verified")`` entry of ``TRANSITIONS``):
-  it locks ``TrackingState`` first, rejects the pending counts through ``decide`` and
-  audits the correction;
+- the one count created ``verified`` (never a status change) is a dispute's correction
+  (``record_verified_correction``): it locks ``TrackingState`` first, rejects the pending
+  counts through ``decide`` and audits the correction;
 - counts never go backwards silently: a count lower than the last verified one raises
   a ``count_dropped`` signal and stays pending; verifying it is refused (reject it,
   flag or remove the post, or resolve a dispute with an adjusted count);
@@ -35,8 +34,7 @@ from app.submissions import service as submissions
 from app.tracking import claims, fraud
 from app.tracking.models import TrackingState, ViewSnapshot
 
-# (None, to): how a snapshot may be created. Only a dispute's correction is created verified.
-TRANSITIONS = frozenset({(None, "pending"), (None, "verified"), ("pending", "verified"), ("pending", "rejected")})
+TRANSITIONS = frozenset({("pending", "verified"), ("pending", "rejected")})
 MAX_VIEWS = 10**12
 EVIDENCE_SOURCES = ("manual", "clipper_evidence")
 COUNTABLE_STATUSES = ("submitted", "approved")
@@ -183,8 +181,6 @@ def record_verified_correction(submission_id: int, views: int, *, admin_id: int,
     """A dispute's corrected count: verified at once (it may be lower than the last verified
     count: explicit and audited); the pending counts, which would undo it, are rejected
     through ``decide``. Publishes ``SnapshotVerified``. Does not commit."""
-    if (None, "verified") not in TRANSITIONS:
-        raise ConflictError("A count cannot be recorded as verified.")
     now = now or utcnow()
     state = lock_state(submission_id)
     pending_ids = list(db.session.scalars(select(ViewSnapshot.id).where(
